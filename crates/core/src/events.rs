@@ -1,0 +1,198 @@
+//! Change events: every committed change, per tenant, numbered so a subscriber can resume.
+//!
+//! Hosts forward these to WebSockets or SSE. Each tenant has its own sequence (1, 2, 3, …) and
+//! keeps the most recent events in a ring; a subscriber that falls further behind is told how
+//! many it missed instead of silently skipping them.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use crate::{SyncStatus, TenantId, Timestamp};
+
+/// How many recent events each tenant keeps for resuming subscribers.
+pub const RETAINED_EVENTS: usize = 4096;
+
+/// What kind of record changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    /// A tenant.
+    Tenant,
+    /// A customer.
+    Customer,
+    /// A tracking.
+    Tracking,
+}
+
+/// What happened to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeAction {
+    /// Created.
+    Created,
+    /// Fields changed.
+    Updated,
+    /// Soft-deleted.
+    Deleted,
+    /// A tracking's sync status moved (e.g. synced → pending after an edit).
+    StatusChanged,
+}
+
+/// One committed change.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ChangeEvent {
+    /// Per-tenant sequence number, from 1; resume with `subscribe(tenant, Some(seq))`.
+    pub seq: u64,
+    /// The tenant it belongs to.
+    pub tenant_id: TenantId,
+    /// What kind of record.
+    pub entity: Entity,
+    /// The record's id.
+    pub id: String,
+    /// What happened.
+    pub action: ChangeAction,
+    /// The record's version after the change.
+    pub version: i64,
+    /// A tracking's sync status after the change.
+    pub sync_status: Option<SyncStatus>,
+    /// When it happened.
+    pub at: Timestamp,
+}
+
+/// What a subscription yields.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Received {
+    /// The next event.
+    Event(ChangeEvent),
+    /// The subscriber fell behind the retained window: `missed` events are gone and delivery
+    /// resumes at `resume_from`. Reload state from storage, then carry on.
+    Lagged {
+        /// How many events were skipped.
+        missed: u64,
+        /// The sequence number delivered next.
+        resume_from: u64,
+    },
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    next_seq: u64,
+    ring: VecDeque<ChangeEvent>,
+}
+
+#[derive(Debug, Default)]
+struct TenantLog {
+    log: Mutex<Log>,
+    notify: tokio::sync::Notify,
+}
+
+/// Publishes events per tenant and hands out subscriptions.
+#[derive(Debug, Default)]
+pub(crate) struct ChangeBus {
+    tenants: Mutex<HashMap<TenantId, Arc<TenantLog>>>,
+}
+
+/// The fields of an event before it gets its sequence number.
+pub(crate) struct Change {
+    pub(crate) entity: Entity,
+    pub(crate) id: String,
+    pub(crate) action: ChangeAction,
+    pub(crate) version: i64,
+    pub(crate) sync_status: Option<SyncStatus>,
+    pub(crate) at: Timestamp,
+}
+
+impl ChangeBus {
+    fn log(&self, tenant: &TenantId) -> Arc<TenantLog> {
+        let mut map = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(tenant.clone()).or_default().clone()
+    }
+
+    /// Publish a committed change.
+    pub(crate) fn publish(&self, tenant: &TenantId, change: Change) {
+        let log = self.log(tenant);
+        {
+            let mut l = log.log.lock().unwrap_or_else(|p| p.into_inner());
+            l.next_seq = l.next_seq.max(1);
+            let seq = l.next_seq;
+            l.next_seq += 1;
+            if l.ring.len() == RETAINED_EVENTS {
+                l.ring.pop_front();
+            }
+            l.ring.push_back(ChangeEvent {
+                seq,
+                tenant_id: tenant.clone(),
+                entity: change.entity,
+                id: change.id,
+                action: change.action,
+                version: change.version,
+                sync_status: change.sync_status,
+                at: change.at,
+            });
+        }
+        log.notify.notify_waiters();
+    }
+
+    pub(crate) fn subscribe(&self, tenant: &TenantId, after: Option<u64>) -> Subscription {
+        let log = self.log(tenant);
+        let next = match after {
+            Some(seq) => seq + 1,
+            None => log
+                .log
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .next_seq
+                .max(1),
+        };
+        Subscription { log, next }
+    }
+}
+
+/// A tenant's stream of changes.
+#[derive(Debug)]
+pub struct Subscription {
+    log: Arc<TenantLog>,
+    next: u64,
+}
+
+impl Subscription {
+    /// The next event if one is ready, without waiting.
+    pub fn try_next(&mut self) -> Option<Received> {
+        let l = self.log.log.lock().unwrap_or_else(|p| p.into_inner());
+        let oldest = l.ring.front()?.seq;
+        if self.next < oldest {
+            let missed = oldest - self.next;
+            self.next = oldest;
+            return Some(Received::Lagged {
+                missed,
+                resume_from: oldest,
+            });
+        }
+        let event = l
+            .ring
+            .get(usize::try_from(self.next - oldest).ok()?)?
+            .clone();
+        self.next += 1;
+        Some(Received::Event(event))
+    }
+
+    /// Wait for the next event.
+    pub async fn next(&mut self) -> Received {
+        let log = self.log.clone();
+        loop {
+            let notified = log.notify.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(r) = self.try_next() {
+                return r;
+            }
+            notified.await;
+        }
+    }
+
+    /// The sequence number this subscription delivers next.
+    pub fn position(&self) -> u64 {
+        self.next
+    }
+}

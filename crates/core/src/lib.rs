@@ -1,0 +1,62 @@
+//! # tagsmith-core
+//!
+//! The engine behind tagsmith: tenants, their customers (websites) and trackings, validated at
+//! the edge, stored on a pluggable backend (memory or SQLite; PostgreSQL later), with per-tenant
+//! change events. Every call is scoped to a tenant; another tenant's record is `not_found`.
+//!
+//! ```
+//! # fn main() -> tagsmith_core::Result<()> { pollster::block_on(async {
+//! use tagsmith_core::{Engine, NewCustomer, NewTracking, TrackingKind, ErrorKind};
+//!
+//! let engine = Engine::in_memory();
+//! let acme = engine.create_tenant("Acme Agency").await?;
+//! let shop = engine
+//!     .customers(acme.id.clone())
+//!     .create(NewCustomer { name: "Shop".into(), website_url: "https://shop.example".into() })
+//!     .await?;
+//! let new: NewTracking = tagsmith_core::from_json(serde_json::json!({
+//!     "customer_id": shop.id, "name": "Buy button", "kind": "button_click",
+//!     "selector": "button.buy", "ga4_event": "add_to_cart",
+//! }))?;
+//! let tracking = engine.trackings(acme.id.clone()).create(new).await?;
+//! assert_eq!(tracking.kind, TrackingKind::ButtonClick);
+//!
+//! // Another tenant cannot see it.
+//! let other = engine.create_tenant("Other").await?;
+//! let err = engine.trackings(other.id).get(&tracking.id).await.unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::NotFound);
+//! # Ok(()) }) }
+//! ```
+
+mod css;
+mod customer;
+mod engine;
+mod env;
+mod error;
+pub mod events;
+mod id;
+pub mod page;
+mod request;
+pub mod store;
+mod tenant;
+mod timestamp;
+mod tracking;
+mod validate;
+
+pub use customer::{Customer, CustomerPatch, GoogleConnection, NewCustomer};
+pub use engine::{Customers, Engine, Trackings};
+pub use env::Env;
+#[cfg(not(target_arch = "wasm32"))]
+pub use env::SystemEnv;
+pub use error::{Error, ErrorKind, FieldError, Result};
+pub use events::{ChangeEvent, Received, Subscription};
+pub use id::{CustomerId, TenantId, TrackingId};
+pub use page::{ListOptions, ListTrackings, Page};
+pub use request::from_json;
+pub use store::Storage;
+pub use tenant::Tenant;
+pub use timestamp::Timestamp;
+pub use tracking::{
+    AdsCategory, AdsConversion, NewTracking, SyncStatus, Tracking, TrackingKind, TrackingPatch,
+    UrlMatch, UrlRule,
+};

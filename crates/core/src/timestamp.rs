@@ -1,0 +1,73 @@
+//! Microsecond UTC timestamps, serialized as RFC 3339 strings in JSON.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// A UTC instant with microsecond precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// From microseconds since the Unix epoch.
+    pub fn from_micros(micros: i64) -> Self {
+        Self(micros)
+    }
+
+    /// Microseconds since the Unix epoch.
+    pub fn as_micros(self) -> i64 {
+        self.0
+    }
+
+    /// RFC 3339 in UTC, e.g. `2026-11-23T05:00:00.123456Z`.
+    pub fn to_rfc3339(self) -> String {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1000)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| format!("@{}", self.0))
+    }
+
+    /// Parse an RFC 3339 string.
+    ///
+    /// # Errors
+    /// `invalid_input` naming `field` when the text is not RFC 3339.
+    pub fn parse_rfc3339(field: &str, text: &str) -> crate::Result<Self> {
+        let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
+            crate::Error::invalid_field(field, text, format!("must be an RFC 3339 time: {e}"))
+        })?;
+        Ok(Self((t.unix_timestamp_nanos() / 1000) as i64))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse_rfc3339("time", &text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_rfc3339() {
+        let t = Timestamp::from_micros(1_795_000_000_123_456);
+        let text = t.to_rfc3339();
+        assert!(text.ends_with('Z'), "{text}");
+        assert_eq!(Timestamp::parse_rfc3339("t", &text).ok(), Some(t));
+    }
+}
