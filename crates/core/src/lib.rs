@@ -28,6 +28,7 @@
 //! # Ok(()) }) }
 //! ```
 
+pub mod casing;
 mod css;
 mod customer;
 mod engine;

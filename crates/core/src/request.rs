@@ -21,6 +21,8 @@ pub fn from_json<T: DeserializeOwned>(value: serde_json::Value) -> crate::Result
             .map(|f| {
                 if path == "." {
                     f.to_owned()
+                } else if path == f || path.ends_with(&format!(".{f}")) {
+                    path.clone()
                 } else {
                     format!("{path}.{f}")
                 }
