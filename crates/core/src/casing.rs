@@ -41,7 +41,9 @@ pub fn camel_case(key: &str) -> String {
 
 /// Convert an options object from JS (camelCase keys) to the wire form (snake_case).
 pub fn keys_to_snake(value: Value) -> Value {
-    convert(value, &snake_case, &|k: &str| USER_MAPS.contains(&snake_case(k).as_str()))
+    convert(value, &snake_case, &|k: &str| {
+        USER_MAPS.contains(&snake_case(k).as_str())
+    })
 }
 
 /// Convert a result (snake_case keys) to JS form (camelCase).
@@ -70,12 +72,21 @@ fn convert(value: Value, rename: &dyn Fn(&str) -> String, keep: &dyn Fn(&str) ->
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .map(|(k, v)| {
-                    let v = if keep(&k) { v } else { convert(v, rename, keep) };
+                    let v = if keep(&k) {
+                        v
+                    } else {
+                        convert(v, rename, keep)
+                    };
                     (rename(&k), v)
                 })
                 .collect::<Map<_, _>>(),
         ),
-        Value::Array(items) => Value::Array(items.into_iter().map(|v| convert(v, rename, keep)).collect()),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|v| convert(v, rename, keep))
+                .collect(),
+        ),
         other => other,
     }
 }
@@ -89,7 +100,10 @@ mod tests {
     fn converts_keys_but_not_user_maps() {
         let js = json!({"customerId": "c", "urlRule": {"match": "contains"}, "ga4Params": {"myKey": "v"}});
         let wire = keys_to_snake(js.clone());
-        assert_eq!(wire, json!({"customer_id": "c", "url_rule": {"match": "contains"}, "ga4_params": {"myKey": "v"}}));
+        assert_eq!(
+            wire,
+            json!({"customer_id": "c", "url_rule": {"match": "contains"}, "ga4_params": {"myKey": "v"}})
+        );
         assert_eq!(keys_to_camel(wire), js);
         assert_eq!(field_path_to_camel("ga4_params.my_key"), "ga4Params.my_key");
         assert_eq!(field_path_to_camel("ads.currency"), "ads.currency");

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tagsmith_core::store::sqlite::SqliteStore;
 use tagsmith_core::{
-    CustomerId, Engine, Error, ListOptions, ListTrackings, Storage, SystemEnv, TenantId, TrackingId,
-    from_json,
+    CustomerId, Engine, Error, ListOptions, ListTrackings, Storage, SystemEnv, TenantId,
+    TrackingId, from_json,
 };
 
 fn vector_files() -> Vec<(String, Value)> {
@@ -18,11 +18,16 @@ fn vector_files() -> Vec<(String, Value)> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 3, "expected the shared vectors in {}", dir.display());
+    assert!(
+        files.len() >= 3,
+        "expected the shared vectors in {}",
+        dir.display()
+    );
     files
         .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let text =
+                std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (p.display().to_string(), v)
         })
@@ -37,14 +42,22 @@ struct Ctx {
 
 impl Ctx {
     fn id(&self, name: &str) -> String {
-        self.saved.get(name).and_then(|v| v["id"].as_str()).unwrap_or(name).to_owned()
+        self.saved
+            .get(name)
+            .and_then(|v| v["id"].as_str())
+            .unwrap_or(name)
+            .to_owned()
     }
 
     fn resolve(&self, v: &Value) -> Value {
         match v {
             Value::String(s) if s == "$cursor" => json!(self.cursor),
             Value::String(s) if s.starts_with('$') => json!(self.id(&s[1..])),
-            Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), self.resolve(v))).collect()),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), self.resolve(v)))
+                    .collect(),
+            ),
             Value::Array(a) => Value::Array(a.iter().map(|v| self.resolve(v)).collect()),
             other => other.clone(),
         }
@@ -56,7 +69,9 @@ fn to_json<T: serde::Serialize>(r: tagsmith_core::Result<T>) -> Result<Value, Er
 }
 
 fn take_version(args: &mut Value) -> Option<i64> {
-    args.as_object_mut().and_then(|m| m.remove("version")).and_then(|v| v.as_i64())
+    args.as_object_mut()
+        .and_then(|m| m.remove("version"))
+        .and_then(|v| v.as_i64())
 }
 
 async fn run_step(engine: &Engine, ctx: &mut Ctx, step: &Value) -> Result<Value, Error> {
@@ -67,18 +82,38 @@ async fn run_step(engine: &Engine, ctx: &mut Ctx, step: &Value) -> Result<Value,
     let customers = engine.customers(tenant.clone());
     let trackings = engine.trackings(tenant);
     match op {
-        "create_tenant" => to_json(engine.create_tenant(args["name"].as_str().unwrap_or_default()).await),
+        "create_tenant" => to_json(
+            engine
+                .create_tenant(args["name"].as_str().unwrap_or_default())
+                .await,
+        ),
         "get_tenant" => to_json(engine.get_tenant(&TenantId::new(id)).await),
         "create_customer" => to_json(customers.create(from_json(args)?).await),
         "get_customer" => to_json(customers.get(&CustomerId::new(id)).await),
         "list_customers" => to_json(customers.list(&from_json::<ListOptions>(args)?).await),
-        "update_customer" => to_json(customers.update(&CustomerId::new(id), from_json(args)?).await),
-        "delete_customer" => to_json(customers.delete(&CustomerId::new(id), take_version(&mut args)).await),
+        "update_customer" => to_json(
+            customers
+                .update(&CustomerId::new(id), from_json(args)?)
+                .await,
+        ),
+        "delete_customer" => to_json(
+            customers
+                .delete(&CustomerId::new(id), take_version(&mut args))
+                .await,
+        ),
         "create_tracking" => to_json(trackings.create(from_json(args)?).await),
         "get_tracking" => to_json(trackings.get(&TrackingId::new(id)).await),
         "list_trackings" => to_json(trackings.list(&from_json::<ListTrackings>(args)?).await),
-        "update_tracking" => to_json(trackings.update(&TrackingId::new(id), from_json(args)?).await),
-        "delete_tracking" => to_json(trackings.delete(&TrackingId::new(id), take_version(&mut args)).await),
+        "update_tracking" => to_json(
+            trackings
+                .update(&TrackingId::new(id), from_json(args)?)
+                .await,
+        ),
+        "delete_tracking" => to_json(
+            trackings
+                .delete(&TrackingId::new(id), take_version(&mut args))
+                .await,
+        ),
         other => panic!("unknown op {other}"),
     }
 }

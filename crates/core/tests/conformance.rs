@@ -1,0 +1,541 @@
+//! The storage conformance suite: every backend runs the same behaviour tests, including a
+//! property test that random interleaved operations across tenants never leak data.
+//! (PostgreSQL joins with its own `backend_suite!` line when it lands.)
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use tagsmith_core::store::sqlite::SqliteStore;
+use tagsmith_core::{
+    CustomerId, CustomerPatch, Engine, ErrorKind, ListOptions, ListTrackings, NewCustomer,
+    NewTracking, Storage, SystemEnv, TenantId, TrackingId, TrackingKind, TrackingPatch, from_json,
+};
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    pollster::block_on(f)
+}
+
+fn ok<T>(r: tagsmith_core::Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("unexpected error: {e}"))
+}
+
+fn code<T: std::fmt::Debug>(r: tagsmith_core::Result<T>) -> &'static str {
+    match r {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e.code(),
+    }
+}
+
+fn new_customer(name: &str) -> NewCustomer {
+    NewCustomer {
+        name: name.to_owned(),
+        website_url: format!("https://{}.example", name.to_lowercase()),
+    }
+}
+
+fn new_tracking(customer: &CustomerId, name: &str) -> NewTracking {
+    ok(from_json(serde_json::json!({
+        "customer_id": customer, "name": name, "kind": "button_click", "selector": "button.cta"
+    })))
+}
+
+fn temp_db(tag: &str) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("tagsmith-conf-{}", std::process::id()));
+    ok(std::fs::create_dir_all(&dir).map_err(|e| tagsmith_core::Error::storage(e.to_string())));
+    let path = dir.join(format!("{tag}-{n}.db"));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+mod suite {
+    use super::*;
+
+    pub fn paging_walks_every_record_once(engine: Engine) {
+        let t = ok(block(engine.create_tenant("Pager")));
+        let customers = engine.customers(t.id.clone());
+        let shop = ok(block(customers.create(new_customer("Shop"))));
+        let trackings = engine.trackings(t.id.clone());
+        for i in 0..23 {
+            ok(block(
+                trackings.create(new_tracking(&shop.id, &format!("t{i:02}"))),
+            ));
+        }
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = ok(block(trackings.list(&ListTrackings {
+                limit: Some(7),
+                cursor: cursor.clone(),
+                customer_id: None,
+            })));
+            assert_eq!(page.total, 23);
+            seen.extend(page.items.into_iter().map(|t| t.name));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let want: Vec<_> = (0..23).map(|i| format!("t{i:02}")).collect();
+        assert_eq!(seen, want);
+        // A cursor is bound to its query: reusing it with a filter is refused.
+        let page = ok(block(trackings.list(&ListTrackings {
+            limit: Some(5),
+            ..Default::default()
+        })));
+        let err = block(trackings.list(&ListTrackings {
+            limit: Some(5),
+            cursor: page.next_cursor,
+            customer_id: Some(shop.id.clone()),
+        }));
+        assert_eq!(code(err), "invalid_input");
+    }
+
+    pub fn stale_versions_conflict(engine: Engine) {
+        let t = ok(block(engine.create_tenant("Versions")));
+        let customers = engine.customers(t.id.clone());
+        let c = ok(block(customers.create(new_customer("Shop"))));
+        let a = CustomerPatch {
+            version: 1,
+            name: Some("A".into()),
+            ..Default::default()
+        };
+        let b = CustomerPatch {
+            version: 1,
+            name: Some("B".into()),
+            ..Default::default()
+        };
+        assert_eq!(ok(block(customers.update(&c.id, a))).version, 2);
+        assert_eq!(code(block(customers.update(&c.id, b))), "conflict");
+        assert_eq!(ok(block(customers.get(&c.id))).name, "A");
+        let tr = ok(block(
+            engine
+                .trackings(t.id.clone())
+                .create(new_tracking(&c.id, "x")),
+        ));
+        let p = TrackingPatch {
+            version: 7,
+            name: Some("y".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            code(block(engine.trackings(t.id).update(&tr.id, p))),
+            "conflict"
+        );
+    }
+
+    pub fn deleting_a_customer_deletes_its_trackings(engine: Engine) {
+        let t = ok(block(engine.create_tenant("Cascade")));
+        let customers = engine.customers(t.id.clone());
+        let trackings = engine.trackings(t.id.clone());
+        let a = ok(block(customers.create(new_customer("A"))));
+        let b = ok(block(customers.create(new_customer("B"))));
+        let ta = ok(block(trackings.create(new_tracking(&a.id, "x"))));
+        let tb = ok(block(trackings.create(new_tracking(&b.id, "x"))));
+        ok(block(customers.delete(&a.id, Some(1))));
+        assert_eq!(code(block(trackings.get(&ta.id))), "not_found");
+        assert_eq!(ok(block(trackings.get(&tb.id))).name, "x");
+        assert_eq!(
+            code(block(trackings.create(new_tracking(&a.id, "y")))),
+            "not_found"
+        );
+        let page = ok(block(trackings.list(&ListTrackings::default())));
+        assert_eq!(page.total, 1);
+    }
+
+    pub fn change_events_follow_commits(engine: Engine) {
+        let t = ok(block(engine.create_tenant("Events")));
+        let other = ok(block(engine.create_tenant("Other")));
+        let mut sub = engine.subscribe(&t.id, None);
+        let mut other_sub = engine.subscribe(&other.id, None);
+        let c = ok(block(
+            engine.customers(t.id.clone()).create(new_customer("Shop")),
+        ));
+        let tr = ok(block(
+            engine
+                .trackings(t.id.clone())
+                .create(new_tracking(&c.id, "x")),
+        ));
+        let bad = block(
+            engine
+                .trackings(t.id.clone())
+                .create(new_tracking(&c.id, "x")),
+        );
+        assert_eq!(code(bad), "already_exists");
+        ok(block(engine.trackings(t.id.clone()).delete(&tr.id, None)));
+        let mut seen = Vec::new();
+        while let Some(tagsmith_core::Received::Event(e)) = sub.try_next() {
+            seen.push((e.seq, e.id, serde_json::to_value(e.action).ok()));
+        }
+        let ids: Vec<_> = seen.iter().map(|s| s.1.clone()).collect();
+        assert_eq!(
+            ids,
+            vec![c.id.to_string(), tr.id.to_string(), tr.id.to_string()],
+            "{seen:?}"
+        );
+        assert!(
+            seen.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+            "sequence numbers: {seen:?}"
+        );
+        assert!(other_sub.try_next().is_none(), "another tenant saw events");
+        // Resume from a known sequence number.
+        let mut resumed = engine.subscribe(&t.id, Some(seen[0].0));
+        match resumed.try_next() {
+            Some(tagsmith_core::Received::Event(e)) => assert_eq!(e.id, tr.id.to_string()),
+            other => panic!("resume gave {other:?}"),
+        }
+        // Async delivery wakes a waiting subscriber.
+        let mut waiting = engine.subscribe(&t.id, None);
+        let c2 = ok(block(
+            engine
+                .customers(t.id.clone())
+                .create(new_customer("Second")),
+        ));
+        match block(waiting.next()) {
+            tagsmith_core::Received::Event(e) => assert_eq!(e.id, c2.id.to_string()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    pub fn a_slow_subscriber_is_told_it_lagged(engine: Engine) {
+        let t = ok(block(engine.create_tenant("Lag")));
+        let mut sub = engine.subscribe(&t.id, None);
+        let customers = engine.customers(t.id.clone());
+        let c = ok(block(customers.create(new_customer("Shop"))));
+        let mut version = 1;
+        for i in 0..tagsmith_core::events::RETAINED_EVENTS + 10 {
+            let patch = CustomerPatch {
+                version,
+                name: Some(format!("n{i}")),
+                ..Default::default()
+            };
+            version = ok(block(customers.update(&c.id, patch))).version;
+        }
+        match sub.try_next() {
+            Some(tagsmith_core::Received::Lagged { missed, .. }) => assert_eq!(missed, 11),
+            other => panic!("expected lag, got {other:?}"),
+        }
+        assert!(matches!(
+            sub.try_next(),
+            Some(tagsmith_core::Received::Event(_))
+        ));
+    }
+
+    pub fn closed_engines_refuse_calls(engine: Engine) {
+        let t = ok(block(engine.create_tenant("Close")));
+        ok(engine.close());
+        ok(engine.close());
+        let err = block(engine.customers(t.id).list(&ListOptions::default()));
+        assert_eq!(code(err), "unavailable");
+    }
+}
+
+/// Random interleaved operations across tenants never let one tenant read, list, update or
+/// delete another's data.
+mod isolation {
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    pub enum Op {
+        CreateCustomer { tenant: usize },
+        CreateTracking { tenant: usize, customer: usize },
+        Get { actor: usize, record: usize },
+        Update { actor: usize, record: usize },
+        Delete { actor: usize, record: usize },
+        List { actor: usize },
+    }
+
+    pub fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..3usize).prop_map(|tenant| Op::CreateCustomer { tenant }),
+            (0..3usize, 0..8usize)
+                .prop_map(|(tenant, customer)| Op::CreateTracking { tenant, customer }),
+            (0..3usize, 0..16usize).prop_map(|(actor, record)| Op::Get { actor, record }),
+            (0..3usize, 0..16usize).prop_map(|(actor, record)| Op::Update { actor, record }),
+            (0..3usize, 0..16usize).prop_map(|(actor, record)| Op::Delete { actor, record }),
+            (0..3usize).prop_map(|actor| Op::List { actor }),
+        ]
+    }
+
+    #[derive(Clone)]
+    enum Rec {
+        Customer(CustomerId),
+        Tracking(TrackingId),
+    }
+
+    pub fn run(engine: Engine, ops: Vec<Op>) -> Result<(), TestCaseError> {
+        let tenants: Vec<TenantId> = (0..3)
+            .map(|i| ok(block(engine.create_tenant(&format!("T{i}")))).id)
+            .collect();
+        // Model: every record with its owner and whether it is live.
+        let mut records: Vec<(usize, Rec, i64, bool)> = Vec::new();
+        let mut live_customers: HashMap<usize, Vec<CustomerId>> = HashMap::new();
+        let mut n = 0;
+        for op in ops {
+            n += 1;
+            match op {
+                Op::CreateCustomer { tenant } => {
+                    let c = ok(block(
+                        engine
+                            .customers(tenants[tenant].clone())
+                            .create(new_customer(&format!("c{n}"))),
+                    ));
+                    live_customers.entry(tenant).or_default().push(c.id.clone());
+                    records.push((tenant, Rec::Customer(c.id), 1, true));
+                }
+                Op::CreateTracking { tenant, customer } => {
+                    // Pick a customer of any tenant: a foreign one must be not_found.
+                    let all: Vec<(usize, CustomerId)> = live_customers
+                        .iter()
+                        .flat_map(|(t, cs)| cs.iter().map(move |c| (*t, c.clone())))
+                        .collect();
+                    if all.is_empty() {
+                        continue;
+                    }
+                    let (owner, cid) = all[customer % all.len()].clone();
+                    let r = block(
+                        engine
+                            .trackings(tenants[tenant].clone())
+                            .create(new_tracking(&cid, &format!("t{n}"))),
+                    );
+                    if owner == tenant {
+                        records.push((tenant, Rec::Tracking(ok(r).id), 1, true));
+                    } else {
+                        prop_assert_eq!(code(r), "not_found");
+                    }
+                }
+                Op::Get { actor, record }
+                | Op::Update { actor, record }
+                | Op::Delete { actor, record }
+                    if !records.is_empty() =>
+                {
+                    let kind = match op {
+                        Op::Get { .. } => "get",
+                        Op::Update { .. } => "update",
+                        _ => "delete",
+                    };
+                    let i = record % records.len();
+                    let (owner, rec, version, live) = records[i].clone();
+                    let t = tenants[actor].clone();
+                    let name = Some(format!("u{n}"));
+                    let outcome: Result<i64, &str> = match &rec {
+                        Rec::Customer(id) => {
+                            let h = engine.customers(t);
+                            match kind {
+                                "get" => block(h.get(id)),
+                                "update" => block(h.update(
+                                    id,
+                                    CustomerPatch {
+                                        version,
+                                        name,
+                                        ..Default::default()
+                                    },
+                                )),
+                                _ => block(h.delete(id, None)),
+                            }
+                            .map(|c| c.version)
+                            .map_err(|e| e.code())
+                        }
+                        Rec::Tracking(id) => {
+                            let h = engine.trackings(t);
+                            match kind {
+                                "get" => block(h.get(id)),
+                                "update" => block(h.update(
+                                    id,
+                                    TrackingPatch {
+                                        version,
+                                        name,
+                                        ..Default::default()
+                                    },
+                                )),
+                                _ => block(h.delete(id, None)),
+                            }
+                            .map(|c| c.version)
+                            .map_err(|e| e.code())
+                        }
+                    };
+                    if owner != actor || !live {
+                        prop_assert_eq!(outcome, Err("not_found"));
+                        continue;
+                    }
+                    let v = outcome
+                        .map_err(|c| TestCaseError::fail(format!("own record refused: {c}")))?;
+                    records[i].2 = v;
+                    if kind == "delete" {
+                        records[i].3 = false;
+                        if let Rec::Customer(id) = &rec {
+                            live_customers.entry(owner).or_default().retain(|c| c != id);
+                            // Its trackings went with it.
+                            for r in records.iter_mut().filter(|r| r.0 == owner && r.3) {
+                                if let Rec::Tracking(tid) = &r.1 {
+                                    if block(engine.trackings(tenants[owner].clone()).get(tid))
+                                        .is_err()
+                                    {
+                                        r.3 = false;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Op::List { actor } => {
+                    let t = tenants[actor].clone();
+                    let cs = ok(block(engine.customers(t.clone()).list(&ListOptions {
+                        limit: Some(1000),
+                        cursor: None,
+                    })));
+                    let ts = ok(block(engine.trackings(t).list(&ListTrackings {
+                        limit: Some(1000),
+                        ..Default::default()
+                    })));
+                    prop_assert!(cs.items.iter().all(|c| c.tenant_id == tenants[actor]));
+                    prop_assert!(ts.items.iter().all(|c| c.tenant_id == tenants[actor]));
+                    let own_live_c = records
+                        .iter()
+                        .filter(|r| r.0 == actor && r.3 && matches!(r.1, Rec::Customer(_)))
+                        .count();
+                    let own_live_t = records
+                        .iter()
+                        .filter(|r| r.0 == actor && r.3 && matches!(r.1, Rec::Tracking(_)))
+                        .count();
+                    prop_assert_eq!(cs.total as usize, own_live_c);
+                    prop_assert_eq!(ts.total as usize, own_live_t);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+macro_rules! backend_suite {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn paging_walks_every_record_once() {
+                suite::paging_walks_every_record_once($make);
+            }
+            #[test]
+            fn stale_versions_conflict() {
+                suite::stale_versions_conflict($make);
+            }
+            #[test]
+            fn deleting_a_customer_deletes_its_trackings() {
+                suite::deleting_a_customer_deletes_its_trackings($make);
+            }
+            #[test]
+            fn change_events_follow_commits() {
+                suite::change_events_follow_commits($make);
+            }
+            #[test]
+            fn a_slow_subscriber_is_told_it_lagged() {
+                suite::a_slow_subscriber_is_told_it_lagged($make);
+            }
+            #[test]
+            fn closed_engines_refuse_calls() {
+                suite::closed_engines_refuse_calls($make);
+            }
+
+            proptest! {
+                #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+                #[test]
+                fn tenants_never_see_each_other(ops in proptest::collection::vec(isolation::op(), 1..60)) {
+                    isolation::run($make, ops)?;
+                }
+            }
+        }
+    };
+}
+
+backend_suite!(memory, Engine::in_memory());
+backend_suite!(
+    sqlite_memory,
+    Engine::new(
+        Storage::new(ok(SqliteStore::in_memory())),
+        Arc::new(SystemEnv)
+    )
+);
+backend_suite!(sqlite_file, ok(Engine::open(temp_db("suite"))));
+
+// SQLite file specifics: durability, corrupt, newer and locked files.
+#[test]
+fn sqlite_reopen_keeps_data() {
+    let path = temp_db("reopen");
+    let engine = ok(Engine::open(&path));
+    let t = ok(block(engine.create_tenant("Keep 🚀")));
+    let c = ok(block(
+        engine.customers(t.id.clone()).create(new_customer("Shop")),
+    ));
+    ok(engine.close());
+    let again = ok(Engine::open(&path));
+    assert_eq!(ok(block(again.get_tenant(&t.id))).name, "Keep 🚀");
+    assert_eq!(ok(block(again.customers(t.id).get(&c.id))).name, "Shop");
+}
+
+#[test]
+fn sqlite_corrupt_file_is_a_storage_error() {
+    let path = temp_db("corrupt");
+    ok(std::fs::write(
+        &path,
+        b"this is not a database, just some bytes of text........".repeat(100),
+    )
+    .map_err(|e| tagsmith_core::Error::storage(e.to_string())));
+    let err = Engine::open(&path).map(|_| ()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage);
+    assert!(err.message().contains("not a tagsmith database"), "{err}");
+}
+
+#[test]
+fn sqlite_newer_schema_is_refused_naming_both_versions() {
+    let path = temp_db("newer");
+    ok(Engine::open(&path).and_then(|e| e.close()));
+    let conn = rusqlite_conn(&path);
+    conn.pragma_update(None, "user_version", 99)
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(conn);
+    let err = Engine::open(&path).map(|_| ()).unwrap_err();
+    assert_eq!(err.code(), "storage");
+    let v = tagsmith_core::store::sqlite::SCHEMA_VERSION.to_string();
+    assert!(
+        err.message().contains("99") && err.message().contains(&v),
+        "{err}"
+    );
+}
+
+#[test]
+fn sqlite_locked_file_is_a_storage_error_not_a_hang() {
+    let path = temp_db("locked");
+    let engine = ok(Engine::open(&path));
+    let t = ok(block(engine.create_tenant("Locked")));
+    let conn = rusqlite_conn(&path);
+    conn.execute_batch("BEGIN EXCLUSIVE")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = block(engine.customers(t.id).create(new_customer("Shop"))).unwrap_err();
+    assert_eq!(err.code(), "storage");
+    assert!(err.message().contains("locked"), "{err}");
+}
+
+fn rusqlite_conn(path: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn kinds_are_the_documented_strings() {
+    let kinds: Vec<_> = TrackingKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "button_click",
+            "link_click",
+            "form_submit",
+            "page_view",
+            "element_visibility",
+            "scroll_depth",
+            "custom_event"
+        ]
+    );
+}
