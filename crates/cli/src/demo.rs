@@ -1,0 +1,231 @@
+//! `tagsmith demo`: the whole product, offline, on the embedded SQLite file. Later capabilities
+//! (crawl a bundled site, plan a GTM sync, ingest GA4 data, render metrics) add their steps here.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use tagsmith_core::{
+    Engine, Error, ListOptions, ListTrackings, NewTracking, Received, TenantId, TrackingPatch,
+    from_json,
+};
+
+use crate::output::Printer;
+
+pub fn run(db: &Path, out: &Printer) -> tagsmith_core::Result<()> {
+    let engine = Engine::open(db)?;
+    let report = pollster::block_on(steps(&engine, db, out));
+    engine.close()?;
+    let report = report?;
+    if out.json {
+        crate::output::emit(report);
+    }
+    Ok(())
+}
+
+/// Print a step for a person (under `--json` only the final report is printed).
+fn say(out: &Printer, text: impl AsRef<str>) {
+    if !out.json {
+        crate::output::emit(text.as_ref());
+    }
+}
+
+async fn steps(engine: &Engine, db: &Path, out: &Printer) -> tagsmith_core::Result<Value> {
+    say(
+        out,
+        format!(
+            "tagsmith demo: embedded SQLite at {} (offline)\n",
+            db.display()
+        ),
+    );
+
+    let acme = engine.create_tenant("Acme Agency").await?;
+    let mut events = engine.subscribe(&acme.id, None);
+    say(
+        out,
+        format!("1. Created tenant {:?} ({})", acme.name, acme.id),
+    );
+
+    let customers = engine.customers(acme.id.clone());
+    let shop = customers
+        .create(from_json(json!({"name": "Schuhhaus Müller 👟", "website_url": "https://schuhhaus-mueller.example/"}))?)
+        .await?;
+    say(
+        out,
+        format!(
+            "2. Created customer {:?} for {} ({})",
+            shop.name, shop.website_url, shop.id
+        ),
+    );
+
+    let trackings = engine.trackings(acme.id.clone());
+    let specs = [
+        json!({"name": "Add to cart", "kind": "button_click", "selector": "button.add-to-cart",
+               "ga4_event": "add_to_cart", "ga4_params": {"placement": "product_page"},
+               "ads": {"category": "add_to_cart"}}),
+        json!({"name": "Call us", "kind": "link_click", "selector": "a[href^=\"tel:\"]",
+               "ga4_event": "contact_call", "ads": {"category": "contact"}}),
+        json!({"name": "Contact form", "kind": "form_submit", "selector": "form#contact",
+               "ga4_event": "generate_lead", "ads": {"category": "submit_lead_form", "value": 25, "currency": "EUR"}}),
+        json!({"name": "Order confirmed", "kind": "page_view",
+               "url_rule": {"match": "regex", "value": "^https://schuhhaus-mueller\\.example/checkout/thanks"},
+               "ga4_event": "purchase", "ads": {"category": "purchase"}}),
+        json!({"name": "Read 75%", "kind": "scroll_depth", "scroll_percent": 75, "ga4_event": "scroll_75"}),
+    ];
+    let mut created = Vec::new();
+    for mut spec in specs {
+        spec["customer_id"] = json!(shop.id);
+        let t = trackings.create(from_json::<NewTracking>(spec)?).await?;
+        created.push(t);
+    }
+    say(out, format!("3. Created {} trackings:", created.len()));
+    for t in &created {
+        let what = t.selector.clone().or_else(|| {
+            t.url_rule
+                .as_ref()
+                .map(|r| format!("url {} {}", r.r#match, r.value))
+        });
+        let what = what.unwrap_or_else(|| format!("{}%", t.scroll_percent.unwrap_or_default()));
+        say(
+            out,
+            format!(
+                "   - {:<16} {:<14} {}  → GA4 {}",
+                t.name,
+                t.kind,
+                what,
+                t.ga4_event.as_deref().unwrap_or("-")
+            ),
+        );
+    }
+
+    let first = trackings
+        .list(&ListTrackings {
+            limit: Some(3),
+            ..Default::default()
+        })
+        .await?;
+    let rest = trackings
+        .list(&ListTrackings {
+            limit: Some(3),
+            cursor: first.next_cursor.clone(),
+            ..Default::default()
+        })
+        .await?;
+    say(
+        out,
+        format!(
+            "4. Listed trackings 3 per page: page 1 has {}, page 2 has {}, total {}",
+            first.items.len(),
+            rest.items.len(),
+            first.total
+        ),
+    );
+
+    let buy = &created[0];
+    let updated = trackings
+        .update(
+            &buy.id,
+            TrackingPatch {
+                version: buy.version,
+                selector: Some(Some("button#add-to-cart".into())),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let stale = trackings
+        .update(
+            &buy.id,
+            TrackingPatch {
+                version: buy.version,
+                name: Some("Lost update".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .err();
+    say(
+        out,
+        format!(
+            "5. Updated {:?}: version {} → {}; a second write with the old version was refused: {}",
+            buy.name,
+            buy.version,
+            updated.version,
+            stale.as_ref().map_or("(accepted!)", Error::code)
+        ),
+    );
+
+    let bad = trackings
+        .create(from_json(json!({
+            "customer_id": shop.id, "name": "Broken", "kind": "button_click",
+            "selector": "button[type=", "ga4_event": "google_click", "ads": {"category": "purchase", "value": 10}
+        }))?)
+        .await
+        .err();
+    say(out, "6. Rejected bad input, every field named:");
+    for f in bad.as_ref().map(Error::fields).unwrap_or_default() {
+        say(
+            out,
+            format!("   - {} = {:?}: {}", f.field, f.value, f.reason),
+        );
+    }
+
+    let rival = engine.create_tenant("Rival Agency").await?;
+    let cross = engine.customers(rival.id.clone()).get(&shop.id).await.err();
+    let rival_view = engine
+        .trackings(rival.id.clone())
+        .list(&ListTrackings::default())
+        .await?;
+    say(
+        out,
+        format!(
+            "7. Tenant {:?} asked for {:?}'s customer: {}; its own tracking list holds {}",
+            rival.name,
+            acme.name,
+            cross.as_ref().map_or("(leaked!)", Error::code),
+            rival_view.total
+        ),
+    );
+
+    let mut seen = Vec::new();
+    while let Some(Received::Event(e)) = events.try_next() {
+        seen.push(e);
+    }
+    say(
+        out,
+        format!(
+            "8. {} change events for {:?} (seq {}..{}), ready to forward to WebSockets/SSE",
+            seen.len(),
+            acme.name,
+            seen.first().map_or(0, |e| e.seq),
+            seen.last().map_or(0, |e| e.seq)
+        ),
+    );
+
+    let tenants = engine
+        .list_tenants(&ListOptions {
+            limit: Some(1),
+            cursor: None,
+        })
+        .await?;
+    say(
+        out,
+        format!(
+            "\nDone. {} now holds {} tenants; run again and it keeps them.",
+            db.display(),
+            tenants.total
+        ),
+    );
+
+    Ok(json!({
+        "database": db.display().to_string(),
+        "tenant": acme,
+        "customer": shop,
+        "trackings": created,
+        "pages": [first.items.len(), rest.items.len()],
+        "stale_update": stale.as_ref().map(Error::to_json),
+        "rejected": bad.as_ref().map(Error::to_json),
+        "cross_tenant_read": cross.as_ref().map(Error::to_json),
+        "events": seen,
+        "tenants_in_database": tenants.total,
+        "rival_tenant": TenantId::clone(&rival.id),
+    }))
+}

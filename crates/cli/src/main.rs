@@ -1,0 +1,271 @@
+//! `tagsmith`: the command line over tagsmith-core on an embedded SQLite file.
+
+mod args;
+mod bench;
+mod demo;
+mod output;
+
+use clap::Parser;
+use serde_json::{Map, Value, json};
+use tagsmith_core::{
+    CustomerId, Engine, Error, ListOptions, ListTrackings, TenantId, TrackingId, from_json,
+};
+
+use args::{Cli, Command, CustomerCmd, Paging, TenantCmd, TrackingCmd, TrackingFields};
+use output::Printer;
+
+fn main() {
+    let raw: Vec<String> = std::env::args().collect();
+    let json = raw.iter().any(|a| a == "--json");
+    let printer = Printer { json };
+    let cli = match Cli::try_parse_from(&raw) {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(output::usage_error(&printer, e)),
+    };
+    let printer = Printer { json: cli.json };
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("tagsmith: internal error: {info}")
+    }));
+    // No panic may reach the user as a crash with a backtrace: report it as `internal`.
+    let outcome = std::panic::catch_unwind(|| run(&cli, &printer)).unwrap_or_else(|_| {
+        Err(Error::internal(
+            "tagsmith crashed; please report this with the command you ran",
+        ))
+    });
+    if let Err(e) = outcome {
+        printer.error(&e);
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: &Cli, out: &Printer) -> tagsmith_core::Result<()> {
+    match &cli.command {
+        Command::Demo => return demo::run(&cli.db, out),
+        Command::Bench(args) => return bench::run(args, out),
+        _ => {}
+    }
+    let engine = Engine::open(&cli.db)?;
+    let result = pollster::block_on(dispatch(&engine, &cli.command, out));
+    engine.close()?;
+    result
+}
+
+async fn dispatch(engine: &Engine, command: &Command, out: &Printer) -> tagsmith_core::Result<()> {
+    match command {
+        Command::Tenants(cmd) => match cmd {
+            TenantCmd::Create { name } => out.record(&engine.create_tenant(name).await?),
+            TenantCmd::Get { id } => {
+                out.record(&engine.get_tenant(&TenantId::new(id.as_str())).await?)
+            }
+            TenantCmd::List(paging) => {
+                out.page(&engine.list_tenants(&list_options(paging)?).await?)
+            }
+        },
+        Command::Customers(cmd) => match cmd {
+            CustomerCmd::Create {
+                tenant,
+                name,
+                website_url,
+            } => {
+                let new = from_json(json!({"name": name, "website_url": website_url}))?;
+                out.record(&engine.customers(tenant.tenant.as_str()).create(new).await?)
+            }
+            CustomerCmd::List { tenant, paging } => out.page(
+                &engine
+                    .customers(tenant.tenant.as_str())
+                    .list(&list_options(paging)?)
+                    .await?,
+            ),
+            CustomerCmd::Get { tenant, id } => out.record(
+                &engine
+                    .customers(tenant.tenant.as_str())
+                    .get(&CustomerId::new(id.as_str()))
+                    .await?,
+            ),
+            CustomerCmd::Update {
+                tenant,
+                id,
+                version,
+                name,
+                website_url,
+            } => {
+                let mut patch = Map::new();
+                patch.insert("version".into(), integer("version", version)?);
+                put(&mut patch, "name", name.as_deref().map(Value::from));
+                put(
+                    &mut patch,
+                    "website_url",
+                    website_url.as_deref().map(Value::from),
+                );
+                let patch = from_json(Value::Object(patch))?;
+                let handle = engine.customers(tenant.tenant.as_str());
+                out.record(&handle.update(&CustomerId::new(id.as_str()), patch).await?)
+            }
+            CustomerCmd::Delete {
+                tenant,
+                id,
+                version,
+            } => {
+                let version = optional_version(version.as_deref())?;
+                let handle = engine.customers(tenant.tenant.as_str());
+                out.record(
+                    &handle
+                        .delete(&CustomerId::new(id.as_str()), version)
+                        .await?,
+                )
+            }
+        },
+        Command::Trackings(cmd) => match cmd {
+            TrackingCmd::Create {
+                tenant,
+                customer,
+                name,
+                kind,
+                fields,
+            } => {
+                let mut new = tracking_fields(fields)?;
+                new.insert("customer_id".into(), customer.as_str().into());
+                new.insert("name".into(), name.as_str().into());
+                new.insert("kind".into(), kind.as_str().into());
+                let new = from_json(Value::Object(new))?;
+                out.record(&engine.trackings(tenant.tenant.as_str()).create(new).await?)
+            }
+            TrackingCmd::List {
+                tenant,
+                customer,
+                paging,
+            } => {
+                let options = ListTrackings {
+                    customer_id: customer.as_deref().map(CustomerId::new),
+                    ..from_json(paging_json(paging)?)?
+                };
+                out.page(
+                    &engine
+                        .trackings(tenant.tenant.as_str())
+                        .list(&options)
+                        .await?,
+                )
+            }
+            TrackingCmd::Get { tenant, id } => out.record(
+                &engine
+                    .trackings(tenant.tenant.as_str())
+                    .get(&TrackingId::new(id.as_str()))
+                    .await?,
+            ),
+            TrackingCmd::Update {
+                tenant,
+                id,
+                version,
+                name,
+                kind,
+                fields,
+            } => {
+                let mut patch = tracking_fields(fields)?;
+                patch.insert("version".into(), integer("version", version)?);
+                put(&mut patch, "name", name.as_deref().map(Value::from));
+                put(&mut patch, "kind", kind.as_deref().map(Value::from));
+                let patch = from_json(Value::Object(patch))?;
+                let handle = engine.trackings(tenant.tenant.as_str());
+                out.record(&handle.update(&TrackingId::new(id.as_str()), patch).await?)
+            }
+            TrackingCmd::Delete {
+                tenant,
+                id,
+                version,
+            } => {
+                let version = optional_version(version.as_deref())?;
+                let handle = engine.trackings(tenant.tenant.as_str());
+                out.record(
+                    &handle
+                        .delete(&TrackingId::new(id.as_str()), version)
+                        .await?,
+                )
+            }
+        },
+        Command::Demo | Command::Bench(_) => Ok(()),
+    }
+}
+
+fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    if let Some(v) = value {
+        map.insert(key.to_owned(), v);
+    }
+}
+
+/// A numeric flag: a JSON number if it parses, else the text itself, so core's validation names
+/// the field and the value.
+fn number(text: &str) -> Value {
+    text.parse::<i64>()
+        .map(Value::from)
+        .or_else(|_| text.parse::<f64>().map(Value::from))
+        .unwrap_or_else(|_| Value::from(text))
+}
+
+fn integer(field: &str, text: &str) -> tagsmith_core::Result<Value> {
+    text.parse::<i64>()
+        .map(Value::from)
+        .map_err(|_| Error::invalid_field(field, text, "must be an integer"))
+}
+
+fn optional_version(text: Option<&str>) -> tagsmith_core::Result<Option<i64>> {
+    text.map(|t| integer("version", t).map(|v| v.as_i64().unwrap_or_default()))
+        .transpose()
+}
+
+fn paging_json(p: &Paging) -> tagsmith_core::Result<Value> {
+    let mut map = Map::new();
+    put(&mut map, "limit", p.limit.as_deref().map(number));
+    put(&mut map, "cursor", p.cursor.as_deref().map(Value::from));
+    Ok(Value::Object(map))
+}
+
+fn list_options(p: &Paging) -> tagsmith_core::Result<ListOptions> {
+    from_json(paging_json(p)?)
+}
+
+fn tracking_fields(f: &TrackingFields) -> tagsmith_core::Result<Map<String, Value>> {
+    let mut map = Map::new();
+    put(&mut map, "selector", f.selector.as_deref().map(Value::from));
+    if let Some(rule) = &f.url_rule {
+        let (m, value) = rule.split_once(':').ok_or_else(|| {
+            Error::invalid_field(
+                "url_rule",
+                rule,
+                "must be MATCH:VALUE, e.g. contains:/checkout",
+            )
+        })?;
+        map.insert("url_rule".into(), json!({"match": m, "value": value}));
+    }
+    put(
+        &mut map,
+        "ga4_event",
+        f.ga4_event.as_deref().map(Value::from),
+    );
+    if !f.ga4_params.is_empty() {
+        let mut params = Map::new();
+        for p in &f.ga4_params {
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| Error::invalid_field("ga4_params", p, "must be KEY=VALUE"))?;
+            params.insert(k.to_owned(), v.into());
+        }
+        map.insert("ga4_params".into(), Value::Object(params));
+    }
+    if f.ads_category.is_some() || f.value.is_some() || f.currency.is_some() {
+        let mut ads = Map::new();
+        put(
+            &mut ads,
+            "category",
+            f.ads_category.as_deref().map(Value::from),
+        );
+        put(&mut ads, "value", f.value.as_deref().map(number));
+        put(&mut ads, "currency", f.currency.as_deref().map(Value::from));
+        map.insert("ads".into(), Value::Object(ads));
+    }
+    put(
+        &mut map,
+        "scroll_percent",
+        f.scroll_percent.as_deref().map(number),
+    );
+    Ok(map)
+}

@@ -1,0 +1,219 @@
+//! The `tagsmith` binary end to end: JSON output, typed errors and exit codes, the demo.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+struct Db(PathBuf);
+
+impl Db {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("tagsmith-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join(format!("{tag}.db"));
+        let _ = std::fs::remove_file(&path);
+        Self(path)
+    }
+
+    /// Run `tagsmith --json --db PATH args…`; returns (exit code, parsed stdout).
+    fn run(&self, args: &[&str]) -> (i32, Value) {
+        let out = Command::new(env!("CARGO_BIN_EXE_tagsmith"))
+            .arg("--json")
+            .arg("--db")
+            .arg(&self.0)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: not JSON ({e}): {stdout} / {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), value)
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let (code, v) = self.run(args);
+        assert_eq!(code, 0, "{args:?} → {v}");
+        v
+    }
+}
+
+fn id(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
+        .to_owned()
+}
+
+#[test]
+fn crud_round_trip_prints_json_objects() {
+    let db = Db::new("crud");
+    let t = id(&db.ok(&["tenants", "create", "Acme \"Ü\" 🚀"]));
+    let c = db.ok(&[
+        "customers",
+        "create",
+        "--tenant",
+        &t,
+        "--name",
+        "Shop",
+        "--website-url",
+        "https://shop.example",
+    ]);
+    assert_eq!(c["version"], 1);
+    let c = id(&c);
+    let tr = db.ok(&[
+        "trackings",
+        "create",
+        "--tenant",
+        &t,
+        "--customer",
+        &c,
+        "--name",
+        "Buy",
+        "--kind",
+        "button_click",
+        "--selector",
+        "button.buy",
+        "--ga4-event",
+        "add_to_cart",
+        "--ga4-param",
+        "placement=pdp",
+        "--ads-category",
+        "add_to_cart",
+        "--value",
+        "12.5",
+        "--currency",
+        "EUR",
+    ]);
+    assert_eq!(tr["ads"]["value"], 12.5);
+    assert_eq!(tr["ga4_params"]["placement"], "pdp");
+    let tr_id = id(&tr);
+    let page = db.ok(&["trackings", "list", "--tenant", &t, "--customer", &c]);
+    assert_eq!(page["total"], 1);
+    assert!(page["next_cursor"].is_null());
+    let updated = db.ok(&[
+        "trackings",
+        "update",
+        "--tenant",
+        &t,
+        &tr_id,
+        "--version",
+        "1",
+        "--url-rule",
+        "contains:/product",
+    ]);
+    assert_eq!(updated["version"], 2);
+    assert_eq!(updated["url_rule"]["match"], "contains");
+    let (code, err) = db.run(&[
+        "trackings",
+        "update",
+        "--tenant",
+        &t,
+        &tr_id,
+        "--version",
+        "1",
+        "--name",
+        "x",
+    ]);
+    assert_ne!(code, 0);
+    assert_eq!(err["code"], "conflict");
+    assert_eq!(db.ok(&["tenants", "get", &t])["name"], "Acme \"Ü\" 🚀");
+    db.ok(&[
+        "trackings",
+        "delete",
+        "--tenant",
+        &t,
+        &tr_id,
+        "--version",
+        "2",
+    ]);
+    let (_, err) = db.run(&["trackings", "get", "--tenant", &t, &tr_id]);
+    assert_eq!(err["code"], "not_found");
+}
+
+#[test]
+fn bad_input_is_a_typed_json_error_naming_the_field() {
+    let db = Db::new("bad");
+    let t = id(&db.ok(&["tenants", "create", "Acme"]));
+    let (code, err) = db.run(&[
+        "customers",
+        "create",
+        "--tenant",
+        &t,
+        "--name",
+        "Shop",
+        "--website-url",
+        "shop.example",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(err["code"], "invalid_input");
+    assert_eq!(err["fields"][0]["field"], "website_url");
+    assert_eq!(err["fields"][0]["value"], "shop.example");
+    // The argument parser's errors come out the same way.
+    let (code, err) = db.run(&["customers", "create", "--tenant", &t, "--name", "Shop"]);
+    assert_eq!(code, 2);
+    assert_eq!(err["code"], "invalid_input");
+    assert_eq!(err["fields"][0]["field"], "website_url");
+    let (_, err) = db.run(&[
+        "trackings",
+        "create",
+        "--tenant",
+        &t,
+        "--customer",
+        "c",
+        "--name",
+        "n",
+        "--kind",
+        "hover",
+    ]);
+    assert_eq!(err["fields"][0]["field"], "kind");
+    assert_eq!(err["fields"][0]["value"], "hover");
+    let (_, err) = db.run(&["trackings", "list", "--tenant", &t, "--limit", "many"]);
+    assert_eq!(err["fields"][0]["field"], "limit");
+}
+
+#[test]
+fn other_tenants_records_are_not_found() {
+    let db = Db::new("isolation");
+    let a = id(&db.ok(&["tenants", "create", "A"]));
+    let b = id(&db.ok(&["tenants", "create", "B"]));
+    let c = id(&db.ok(&[
+        "customers",
+        "create",
+        "--tenant",
+        &a,
+        "--name",
+        "Shop",
+        "--website-url",
+        "https://a.example",
+    ]));
+    let (code, err) = db.run(&["customers", "get", "--tenant", &b, &c]);
+    assert_eq!((code, err["code"].as_str()), (1, Some("not_found")));
+    assert_eq!(db.ok(&["customers", "list", "--tenant", &b])["total"], 0);
+}
+
+#[test]
+fn a_corrupt_database_file_is_a_storage_error() {
+    let db = Db::new("corrupt");
+    std::fs::write(&db.0, vec![b'x'; 8192]).unwrap_or_else(|e| panic!("{e}"));
+    let (code, err) = db.run(&["tenants", "list"]);
+    assert_eq!(code, 1);
+    assert_eq!(err["code"], "storage");
+}
+
+#[test]
+fn the_demo_runs_offline_and_again_on_the_same_file() {
+    let db = Db::new("demo");
+    for run in 1..=2 {
+        let report = db.ok(&["demo"]);
+        assert_eq!(report["cross_tenant_read"]["code"], "not_found");
+        assert_eq!(report["rejected"]["code"], "invalid_input");
+        assert_eq!(report["stale_update"]["code"], "conflict");
+        assert_eq!(report["trackings"].as_array().map(Vec::len), Some(5));
+        assert_eq!(report["tenants_in_database"], 2 * run);
+    }
+}
