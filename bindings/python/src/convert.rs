@@ -1,0 +1,142 @@
+//! Python values ⇄ JSON values, and core errors → `tagsmith.errors` exceptions.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Value};
+use tagsmith_core::Error;
+
+/// kwargs as one JSON object (`None` → `{}`).
+pub fn kwargs_json(kwargs: Option<&Bound<'_, PyDict>>) -> tagsmith_core::Result<Value> {
+    match kwargs {
+        None => Ok(Value::Object(Map::new())),
+        Some(d) => value_json("", d.as_any()),
+    }
+}
+
+/// A Python value as JSON; `field` names it in the error for an unsupported type.
+pub fn value_json(field: &str, v: &Bound<'_, PyAny>) -> tagsmith_core::Result<Value> {
+    let unsupported = |why: &str| {
+        let shown = v.repr().map(|r| r.to_string()).unwrap_or_default();
+        Error::invalid_field(
+            if field.is_empty() { "request" } else { field },
+            &shown,
+            why.to_owned(),
+        )
+    };
+    if v.is_none() {
+        Ok(Value::Null)
+    } else if v.is_instance_of::<PyBool>() {
+        Ok(Value::Bool(
+            v.extract::<bool>()
+                .map_err(|_| unsupported("must be a bool"))?,
+        ))
+    } else if v.is_instance_of::<PyInt>() {
+        match v.extract::<i64>() {
+            Ok(i) => Ok(Value::from(i)),
+            Err(_) => Err(unsupported("is out of the 64-bit integer range")),
+        }
+    } else if v.is_instance_of::<PyFloat>() {
+        let f = v
+            .extract::<f64>()
+            .map_err(|_| unsupported("must be a number"))?;
+        serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| unsupported("must be a finite number"))
+    } else if v.is_instance_of::<PyString>() {
+        let text = v.extract::<String>();
+        Ok(Value::String(
+            text.map_err(|_| unsupported("must be valid Unicode"))?,
+        ))
+    } else if let Ok(d) = v.cast::<PyDict>() {
+        let mut map = Map::new();
+        for (k, item) in d.iter() {
+            let key = k
+                .cast::<PyString>()
+                .map_err(|_| unsupported("must have string keys"))?
+                .to_string();
+            let path = if field.is_empty() {
+                key.clone()
+            } else {
+                format!("{field}.{key}")
+            };
+            map.insert(key, value_json(&path, &item)?);
+        }
+        Ok(Value::Object(map))
+    } else if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
+        let mut items = Vec::new();
+        for item in v.try_iter().map_err(|_| unsupported("must be a list"))? {
+            items.push(value_json(
+                field,
+                &item.map_err(|_| unsupported("must be a list"))?,
+            )?);
+        }
+        Ok(Value::Array(items))
+    } else {
+        let type_name = v
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        Err(unsupported(&format!("has unsupported type {type_name}")))
+    }
+}
+
+/// JSON → Python (dicts, lists, str, int, float, bool, None).
+pub fn json_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
+    Ok(match v {
+        Value::Null => py.None(),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i.into_pyobject(py)?.into_any().unbind(),
+            None => n
+                .as_f64()
+                .unwrap_or(f64::NAN)
+                .into_pyobject(py)?
+                .into_any()
+                .unbind(),
+        },
+        Value::String(s) => PyString::new(py, s).into_any().unbind(),
+        Value::Array(a) => {
+            let items = a
+                .iter()
+                .map(|x| json_py(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, items)?.into_any().unbind()
+        }
+        Value::Object(m) => {
+            let d = PyDict::new(py);
+            for (k, x) in m {
+                d.set_item(k, json_py(py, x)?)?;
+            }
+            d.into_any().unbind()
+        }
+    })
+}
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// The `tagsmith.errors` exception for a core error, with `code`, `fields`, `http_status`,
+/// `retryable`.
+pub fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
+    build(py, e).unwrap_or_else(|fallback| fallback)
+}
+
+fn build(py: Python<'_>, e: &Error) -> Result<PyErr, PyErr> {
+    let module = ERRORS
+        .get_or_try_init(py, || py.import("tagsmith.errors").map(Bound::unbind))?
+        .bind(py);
+    let class = module.getattr("BY_CODE")?.get_item(e.code())?;
+    let field_class = module.getattr("FieldError")?;
+    let fields = e
+        .fields()
+        .iter()
+        .map(|f| field_class.call1((f.field.as_str(), f.value.as_str(), f.reason.as_str())))
+        .collect::<PyResult<Vec<_>>>()?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("fields", fields)?;
+    kwargs.set_item("http_status", e.http_status())?;
+    kwargs.set_item("retryable", e.is_retryable())?;
+    let exc = class.call((e.message(),), Some(&kwargs))?;
+    Ok(PyErr::from_value(exc))
+}

@@ -1,0 +1,273 @@
+//! Python binding: argument conversion, error mapping, GIL release. No business logic: every
+//! value goes through tagsmith-core's request parsing and validators.
+
+#![allow(missing_docs)] // documented in the checked-in .pyi stubs
+
+mod convert;
+mod records;
+
+use std::panic::AssertUnwindSafe;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use tagsmith_core as core;
+
+use convert::{kwargs_json, to_py_err, value_json};
+use records::{AdsConversion, ChangeEvent, Customer, Page, Tenant, Tracking, UrlRule};
+
+/// Run an engine call with the GIL released; panics become `InternalError`, never
+/// `PanicException`.
+fn call<T: Send>(py: Python<'_>, f: impl FnOnce() -> core::Result<T> + Send) -> PyResult<T> {
+    let outcome = py.detach(|| std::panic::catch_unwind(AssertUnwindSafe(f)));
+    match outcome {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(to_py_err(py, &e)),
+        Err(_) => Err(to_py_err(
+            py,
+            &core::Error::internal("tagsmith panicked; please report it"),
+        )),
+    }
+}
+
+fn block<T>(f: impl std::future::Future<Output = core::Result<T>>) -> core::Result<T> {
+    pollster::block_on(f)
+}
+
+/// A version argument: an int, else `invalid_input` naming `version`.
+fn version_arg(py: Python<'_>, v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
+    match v {
+        None => Ok(None),
+        Some(v) => match value_json("version", v).map_err(|e| to_py_err(py, &e))? {
+            serde_json::Value::Number(n) if n.is_i64() => Ok(n.as_i64()),
+            serde_json::Value::Null => Ok(None),
+            other => Err(to_py_err(
+                py,
+                &core::Error::invalid_field("version", &other.to_string(), "must be an integer"),
+            )),
+        },
+    }
+}
+
+fn text_arg(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
+    match value_json(field, v).map_err(|e| to_py_err(py, &e))? {
+        serde_json::Value::String(s) => Ok(s),
+        other => Err(to_py_err(
+            py,
+            &core::Error::invalid_field(field, &other.to_string(), "must be a string"),
+        )),
+    }
+}
+
+#[pyclass(frozen, module = "tagsmith")]
+struct Engine {
+    inner: core::Engine,
+}
+
+#[pymethods]
+impl Engine {
+    #[staticmethod]
+    fn open(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
+        call(py, || core::Engine::open(path)).map(|inner| Self { inner })
+    }
+
+    #[staticmethod]
+    fn in_memory() -> Self {
+        Self {
+            inner: core::Engine::in_memory(),
+        }
+    }
+
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    fn create_tenant(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Tenant> {
+        let name = text_arg(py, "name", name)?;
+        call(py, || block(self.inner.create_tenant(&name))).map(Tenant::from)
+    }
+
+    fn get_tenant(&self, py: Python<'_>, id: &str) -> PyResult<Tenant> {
+        let id = core::TenantId::new(id);
+        call(py, || block(self.inner.get_tenant(&id))).map(Tenant::from)
+    }
+
+    #[pyo3(signature = (**options))]
+    fn list_tenants(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Page> {
+        let options: core::ListOptions =
+            core::from_json(kwargs_json(options).map_err(|e| to_py_err(py, &e))?)
+                .map_err(|e| to_py_err(py, &e))?;
+        let page = call(py, || block(self.inner.list_tenants(&options)))?;
+        Page::new(py, page, Tenant::from)
+    }
+
+    fn customers(&self, tenant_id: &str) -> Customers {
+        Customers {
+            inner: self.inner.customers(tenant_id),
+        }
+    }
+
+    fn trackings(&self, tenant_id: &str) -> Trackings {
+        Trackings {
+            inner: self.inner.trackings(tenant_id),
+        }
+    }
+
+    /// Retained change events of a tenant after sequence number `after` (0 = all retained).
+    #[pyo3(signature = (tenant_id, after = 0))]
+    fn events(&self, py: Python<'_>, tenant_id: &str, after: u64) -> PyResult<Py<PyList>> {
+        let mut sub = self
+            .inner
+            .subscribe(&core::TenantId::new(tenant_id), Some(after));
+        let mut out = Vec::new();
+        while let Some(r) = sub.try_next() {
+            if let core::Received::Event(e) = r {
+                out.push(ChangeEvent::from(e));
+            }
+        }
+        Ok(PyList::new(py, out)?.unbind())
+    }
+
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        call(py, || self.inner.close())
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Engine(backend={:?})", self.inner.backend())
+    }
+}
+
+#[pyclass(frozen, module = "tagsmith")]
+struct Customers {
+    inner: core::Customers,
+}
+
+#[pymethods]
+impl Customers {
+    #[pyo3(signature = (**fields))]
+    fn create(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Customer> {
+        let new = parse(py, fields)?;
+        call(py, || block(self.inner.create(new))).map(Customer::from)
+    }
+
+    fn get(&self, py: Python<'_>, id: &str) -> PyResult<Customer> {
+        let id = core::CustomerId::new(id);
+        call(py, || block(self.inner.get(&id))).map(Customer::from)
+    }
+
+    #[pyo3(signature = (**options))]
+    fn list(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Page> {
+        let options: core::ListOptions = parse(py, options)?;
+        let page = call(py, || block(self.inner.list(&options)))?;
+        Page::new(py, page, Customer::from)
+    }
+
+    #[pyo3(signature = (id, **fields))]
+    fn update(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Customer> {
+        let patch = parse(py, fields)?;
+        let id = core::CustomerId::new(id);
+        call(py, || block(self.inner.update(&id, patch))).map(Customer::from)
+    }
+
+    #[pyo3(signature = (id, *, version = None))]
+    fn delete(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        version: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Customer> {
+        let version = version_arg(py, version)?;
+        let id = core::CustomerId::new(id);
+        call(py, || block(self.inner.delete(&id, version))).map(Customer::from)
+    }
+}
+
+#[pyclass(frozen, module = "tagsmith")]
+struct Trackings {
+    inner: core::Trackings,
+}
+
+#[pymethods]
+impl Trackings {
+    #[pyo3(signature = (**fields))]
+    fn create(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Tracking> {
+        let new = parse(py, fields)?;
+        call(py, || block(self.inner.create(new))).map(Tracking::from)
+    }
+
+    fn get(&self, py: Python<'_>, id: &str) -> PyResult<Tracking> {
+        let id = core::TrackingId::new(id);
+        call(py, || block(self.inner.get(&id))).map(Tracking::from)
+    }
+
+    #[pyo3(signature = (**options))]
+    fn list(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Page> {
+        let options: core::ListTrackings = parse(py, options)?;
+        let page = call(py, || block(self.inner.list(&options)))?;
+        Page::new(py, page, Tracking::from)
+    }
+
+    #[pyo3(signature = (id, **fields))]
+    fn update(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Tracking> {
+        let patch = parse(py, fields)?;
+        let id = core::TrackingId::new(id);
+        call(py, || block(self.inner.update(&id, patch))).map(Tracking::from)
+    }
+
+    #[pyo3(signature = (id, *, version = None))]
+    fn delete(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        version: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Tracking> {
+        let version = version_arg(py, version)?;
+        let id = core::TrackingId::new(id);
+        call(py, || block(self.inner.delete(&id, version))).map(Tracking::from)
+    }
+}
+
+/// kwargs → JSON → core request struct, with core's field-naming errors.
+fn parse<T: serde::de::DeserializeOwned>(
+    py: Python<'_>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<T> {
+    kwargs_json(kwargs)
+        .and_then(core::from_json)
+        .map_err(|e| to_py_err(py, &e))
+}
+
+#[pymodule]
+fn _tagsmith(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Engine>()?;
+    m.add_class::<Customers>()?;
+    m.add_class::<Trackings>()?;
+    m.add_class::<Tenant>()?;
+    m.add_class::<Customer>()?;
+    m.add_class::<Tracking>()?;
+    m.add_class::<UrlRule>()?;
+    m.add_class::<AdsConversion>()?;
+    m.add_class::<Page>()?;
+    m.add_class::<ChangeEvent>()?;
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! Result objects: frozen wrappers over core records with attribute getters (converted on
+//! access, so returning a record costs one allocation).
+
+use std::collections::BTreeMap;
+
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use tagsmith_core as core;
+
+use crate::convert::json_py;
+
+fn to_dict<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
+    let value = serde_json::to_value(v)
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("encoding record: {e}")))?;
+    json_py(py, &value)
+}
+
+macro_rules! record {
+    ($name:ident, $core:ty, $repr:expr) => {
+        #[pyclass(frozen, module = "tagsmith")]
+        pub struct $name(pub $core);
+
+        impl From<$core> for $name {
+            fn from(v: $core) -> Self {
+                Self(v)
+            }
+        }
+
+        #[pymethods]
+        impl $name {
+            /// The record as a plain dict (JSON shape, snake_case keys).
+            fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                to_dict(py, &self.0)
+            }
+
+            fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+                other
+                    .cast::<$name>()
+                    .map(|o| o.get().0 == self.0)
+                    .unwrap_or(false)
+            }
+
+            fn __repr__(&self) -> String {
+                let f: fn(&$core) -> String = $repr;
+                f(&self.0)
+            }
+        }
+    };
+}
+
+record!(Tenant, core::Tenant, |t| format!(
+    "Tenant(id={:?}, name={:?})",
+    t.id.as_str(),
+    t.name
+));
+record!(Customer, core::Customer, |c| format!(
+    "Customer(id={:?}, name={:?}, website_url={:?}, version={})",
+    c.id.as_str(),
+    c.name,
+    c.website_url,
+    c.version
+));
+record!(Tracking, core::Tracking, |t| format!(
+    "Tracking(id={:?}, name={:?}, kind={:?}, sync_status={:?}, version={})",
+    t.id.as_str(),
+    t.name,
+    t.kind.as_str(),
+    t.sync_status.as_str(),
+    t.version
+));
+record!(UrlRule, core::UrlRule, |r| format!(
+    "UrlRule(match={:?}, value={:?})",
+    r.r#match.as_str(),
+    r.value
+));
+record!(AdsConversion, core::AdsConversion, |a| format!(
+    "AdsConversion(category={:?}, value={:?}, currency={:?})",
+    a.category.as_str(),
+    a.value,
+    a.currency
+));
+record!(ChangeEvent, core::ChangeEvent, |e| format!(
+    "ChangeEvent(seq={}, entity={:?}, id={:?}, action={:?})",
+    e.seq,
+    serde_json::to_value(e.entity).unwrap_or_default(),
+    e.id,
+    serde_json::to_value(e.action).unwrap_or_default()
+));
+
+#[pymethods]
+impl Tenant {
+    #[getter]
+    fn id(&self) -> &str {
+        self.0.id.as_str()
+    }
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    #[getter]
+    fn created_at(&self) -> String {
+        self.0.created_at.to_rfc3339()
+    }
+}
+
+#[pymethods]
+impl Customer {
+    #[getter]
+    fn id(&self) -> &str {
+        self.0.id.as_str()
+    }
+    #[getter]
+    fn tenant_id(&self) -> &str {
+        self.0.tenant_id.as_str()
+    }
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    #[getter]
+    fn website_url(&self) -> &str {
+        &self.0.website_url
+    }
+    #[getter]
+    fn google(&self) -> &'static str {
+        self.0.google.as_str()
+    }
+    #[getter]
+    fn version(&self) -> i64 {
+        self.0.version
+    }
+    #[getter]
+    fn created_at(&self) -> String {
+        self.0.created_at.to_rfc3339()
+    }
+    #[getter]
+    fn updated_at(&self) -> String {
+        self.0.updated_at.to_rfc3339()
+    }
+}
+
+#[pymethods]
+impl UrlRule {
+    #[getter(r#match)]
+    fn match_(&self) -> &'static str {
+        self.0.r#match.as_str()
+    }
+    #[getter]
+    fn value(&self) -> &str {
+        &self.0.value
+    }
+}
+
+#[pymethods]
+impl AdsConversion {
+    #[getter]
+    fn category(&self) -> &'static str {
+        self.0.category.as_str()
+    }
+    #[getter]
+    fn value(&self) -> Option<f64> {
+        self.0.value
+    }
+    #[getter]
+    fn currency(&self) -> Option<&str> {
+        self.0.currency.as_deref()
+    }
+}
+
+#[pymethods]
+impl Tracking {
+    #[getter]
+    fn id(&self) -> &str {
+        self.0.id.as_str()
+    }
+    #[getter]
+    fn tenant_id(&self) -> &str {
+        self.0.tenant_id.as_str()
+    }
+    #[getter]
+    fn customer_id(&self) -> &str {
+        self.0.customer_id.as_str()
+    }
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.0.kind.as_str()
+    }
+    #[getter]
+    fn selector(&self) -> Option<&str> {
+        self.0.selector.as_deref()
+    }
+    #[getter]
+    fn url_rule(&self) -> Option<UrlRule> {
+        self.0.url_rule.clone().map(UrlRule)
+    }
+    #[getter]
+    fn ga4_event(&self) -> Option<&str> {
+        self.0.ga4_event.as_deref()
+    }
+    #[getter]
+    fn ga4_params(&self) -> BTreeMap<String, String> {
+        self.0.ga4_params.clone()
+    }
+    #[getter]
+    fn ads(&self) -> Option<AdsConversion> {
+        self.0.ads.clone().map(AdsConversion)
+    }
+    #[getter]
+    fn scroll_percent(&self) -> Option<u32> {
+        self.0.scroll_percent
+    }
+    #[getter]
+    fn sync_status(&self) -> &'static str {
+        self.0.sync_status.as_str()
+    }
+    #[getter]
+    fn sync_error(&self) -> Option<&str> {
+        self.0.sync_error.as_deref()
+    }
+    #[getter]
+    fn gtm_trigger_id(&self) -> Option<&str> {
+        self.0.gtm_trigger_id.as_deref()
+    }
+    #[getter]
+    fn gtm_tag_id(&self) -> Option<&str> {
+        self.0.gtm_tag_id.as_deref()
+    }
+    #[getter]
+    fn ads_conversion_action_id(&self) -> Option<&str> {
+        self.0.ads_conversion_action_id.as_deref()
+    }
+    #[getter]
+    fn ads_conversion_label(&self) -> Option<&str> {
+        self.0.ads_conversion_label.as_deref()
+    }
+    #[getter]
+    fn version(&self) -> i64 {
+        self.0.version
+    }
+    #[getter]
+    fn created_at(&self) -> String {
+        self.0.created_at.to_rfc3339()
+    }
+    #[getter]
+    fn updated_at(&self) -> String {
+        self.0.updated_at.to_rfc3339()
+    }
+    #[getter]
+    fn last_synced_at(&self) -> Option<String> {
+        self.0.last_synced_at.map(|t| t.to_rfc3339())
+    }
+}
+
+#[pymethods]
+impl ChangeEvent {
+    #[getter]
+    fn seq(&self) -> u64 {
+        self.0.seq
+    }
+    #[getter]
+    fn tenant_id(&self) -> &str {
+        self.0.tenant_id.as_str()
+    }
+    #[getter]
+    fn entity(&self) -> String {
+        wire(&self.0.entity)
+    }
+    #[getter]
+    fn id(&self) -> &str {
+        &self.0.id
+    }
+    #[getter]
+    fn action(&self) -> String {
+        wire(&self.0.action)
+    }
+    #[getter]
+    fn version(&self) -> i64 {
+        self.0.version
+    }
+    #[getter]
+    fn sync_status(&self) -> Option<&'static str> {
+        self.0.sync_status.map(|s| s.as_str())
+    }
+    #[getter]
+    fn at(&self) -> String {
+        self.0.at.to_rfc3339()
+    }
+}
+
+fn wire<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// One page of a list: `items`, `total`, `next_cursor`.
+#[pyclass(frozen, module = "tagsmith")]
+pub struct Page {
+    #[pyo3(get)]
+    items: Py<PyList>,
+    #[pyo3(get)]
+    total: u64,
+    #[pyo3(get)]
+    next_cursor: Option<String>,
+}
+
+impl Page {
+    pub fn new<T, P>(py: Python<'_>, page: core::Page<T>, wrap: fn(T) -> P) -> PyResult<Self>
+    where
+        P: pyo3::PyClass + Into<pyo3::PyClassInitializer<P>>,
+    {
+        let items = page
+            .items
+            .into_iter()
+            .map(|t| Py::new(py, wrap(t)))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(Self {
+            items: PyList::new(py, items)?.unbind(),
+            total: page.total,
+            next_cursor: page.next_cursor,
+        })
+    }
+}
+
+#[pymethods]
+impl Page {
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.items.bind(py).len()
+    }
+
+    fn __iter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.items.bind(py).try_iter()?.into_any().unbind())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "Page(items=<{}>, total={}, next_cursor={:?})",
+            self.items.bind(py).len(),
+            self.total,
+            self.next_cursor
+        )
+    }
+}

@@ -1,0 +1,133 @@
+"""The Python surface beyond the vectors: exceptions, attribute objects, files, threads."""
+
+import sqlite3
+import threading
+
+import pytest
+
+import tagsmith
+
+
+@pytest.fixture
+def engine():
+    with tagsmith.Engine.in_memory() as e:
+        yield e
+
+
+def _shop(engine):
+    t = engine.create_tenant("Acme")
+    c = engine.customers(t.id).create(name="Shop", website_url="https://shop.example")
+    return t, c
+
+
+def test_results_are_objects_with_attributes(engine):
+    t, c = _shop(engine)
+    tr = engine.trackings(t.id).create(
+        customer_id=c.id,
+        name="Thanks",
+        kind="page_view",
+        url_rule={"match": "starts_with", "value": "https://shop.example/thanks"},
+        ads={"category": "purchase", "value": 9.5, "currency": "EUR"},
+        ga4_params={"CamelKey": "v"},
+    )
+    assert isinstance(tr, tagsmith.Tracking) and not isinstance(tr, dict)
+    assert tr.url_rule.match == "starts_with"
+    assert tr.ads.value == 9.5 and tr.ads.currency == "EUR"
+    assert tr.ga4_params == {"CamelKey": "v"}
+    assert tr.sync_status == "pending" and tr.version == 1
+    assert tr.created_at.endswith("Z")
+    assert tr.to_dict()["url_rule"] == {"match": "starts_with", "value": "https://shop.example/thanks"}
+    assert engine.trackings(t.id).get(tr.id) == tr
+    page = engine.trackings(t.id).list(customer_id=c.id)
+    assert (len(page), page.total, page.next_cursor) == (1, 1, None)
+    assert [x.name for x in page] == ["Thanks"]
+
+
+def test_errors_subclass_tagsmith_error_with_code_and_fields(engine):
+    t, c = _shop(engine)
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.trackings(t.id).create(customer_id=c.id, name="x", kind="button_click", selector="div[")
+    e = info.value
+    assert isinstance(e, tagsmith.TagsmithError) and isinstance(e, ValueError)
+    assert e.code == "invalid_input" and e.http_status == 422 and e.retryable is False
+    assert [(f.field, f.value) for f in e.fields] == [("selector", "div[")]
+    with pytest.raises(tagsmith.NotFoundError) as info:
+        engine.customers(t.id).get("cus_missing")
+    assert info.value.code == "not_found"
+
+
+def test_wrong_python_types_are_invalid_input_naming_the_field(engine):
+    t, c = _shop(engine)
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.customers(t.id).create(name=42, website_url="https://x.example")
+    assert [f.field for f in info.value.fields] == ["name"]
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.trackings(t.id).create(customer_id=c.id, name="x", kind="scroll_depth", scroll_percent=object())
+    assert [f.field for f in info.value.fields] == ["scroll_percent"]
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.customers(t.id).create(name="x", website_url="https://x.example", colour="red")
+    assert [f.field for f in info.value.fields] == ["colour"]
+    with pytest.raises(tagsmith.InvalidInputError):
+        engine.create_tenant(None)
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.customers(t.id).delete(c.id, version="1")
+    assert info.value.fields[0].field == "version"
+
+
+def test_unicode_is_stored_byte_exact(tmp_path):
+    name = "Café \"Ü\" 🚀 東京 'quoted'"
+    with tagsmith.Engine.open(tmp_path / "u.db") as e:
+        t = e.create_tenant(name)
+    with tagsmith.Engine.open(tmp_path / "u.db") as e:
+        assert e.get_tenant(t.id).name == name
+
+
+def test_corrupt_and_newer_database_files_are_storage_errors(tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"not a database at all" * 500)
+    with pytest.raises(tagsmith.StorageError) as info:
+        tagsmith.Engine.open(bad)
+    assert "not a tagsmith database" in str(info.value)
+    newer = tmp_path / "newer.db"
+    tagsmith.Engine.open(newer).close()
+    with sqlite3.connect(newer) as conn:
+        conn.execute("PRAGMA user_version = 42")
+    with pytest.raises(tagsmith.StorageError) as info:
+        tagsmith.Engine.open(newer)
+    assert "42" in str(info.value)
+
+
+def test_closed_engine_refuses_calls():
+    e = tagsmith.Engine.in_memory()
+    e.close()
+    with pytest.raises(tagsmith.UnavailableError):
+        e.create_tenant("late")
+
+
+def test_threads_share_one_engine(tmp_path):
+    with tagsmith.Engine.open(tmp_path / "t.db") as e:
+        t, c = _shop(e)
+        errors = []
+
+        def work(n):
+            try:
+                for i in range(50):
+                    e.trackings(t.id).create(customer_id=c.id, name=f"w{n}-{i}", kind="link_click", selector="a")
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert errors == []
+        assert e.trackings(t.id).list(limit=1).total == 200
+
+
+def test_change_events_are_numbered_per_tenant(engine):
+    t, c = _shop(engine)
+    events = engine.events(t.id)
+    assert [ev.entity for ev in events] == ["tenant", "customer"]
+    assert [ev.seq for ev in events] == [1, 2]
+    assert engine.events(t.id, after=1)[0].id == c.id
