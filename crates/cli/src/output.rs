@@ -7,10 +7,10 @@ use tagsmith_core::{Error, FieldError, Page};
 /// Write one line to stdout; a closed pipe (`tagsmith … | head`) ends the program quietly.
 pub fn emit(line: impl std::fmt::Display) {
     use std::io::Write;
-    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}")
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
     }
 }
 

@@ -1,4 +1,5 @@
 //! The `tagsmith` binary end to end: JSON output, typed errors and exit codes, the demo.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::process::Command;

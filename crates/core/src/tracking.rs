@@ -392,14 +392,14 @@ impl Tracking {
                 validate::currency(&mut p, "ads.currency", c);
             }
         }
-        if let Some(pct) = self.scroll_percent {
-            if !(1..=100).contains(&pct) {
-                p.add(
-                    "scroll_percent",
-                    &pct.to_string(),
-                    "must be between 1 and 100",
-                );
-            }
+        if let Some(pct) = self.scroll_percent
+            && !(1..=100).contains(&pct)
+        {
+            p.add(
+                "scroll_percent",
+                &pct.to_string(),
+                "must be between 1 and 100",
+            );
         }
         self.validate_kind(&mut p);
         p.into_result()
@@ -436,14 +436,14 @@ impl Tracking {
                 }
             }
         }
-        if self.kind != TrackingKind::ScrollDepth {
-            if let Some(pct) = self.scroll_percent {
-                p.add(
-                    "scroll_percent",
-                    &pct.to_string(),
-                    format!("applies only to kind scroll_depth, not {kind}"),
-                );
-            }
+        if self.kind != TrackingKind::ScrollDepth
+            && let Some(pct) = self.scroll_percent
+        {
+            p.add(
+                "scroll_percent",
+                &pct.to_string(),
+                format!("applies only to kind scroll_depth, not {kind}"),
+            );
         }
     }
 }

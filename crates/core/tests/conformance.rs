@@ -1,6 +1,7 @@
 //! The storage conformance suite: every backend runs the same behaviour tests, including a
 //! property test that random interleaved operations across tenants never leak data.
 //! (PostgreSQL joins with its own `backend_suite!` line when it lands.)
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -369,12 +370,11 @@ mod isolation {
                             live_customers.entry(owner).or_default().retain(|c| c != id);
                             // Its trackings went with it.
                             for r in records.iter_mut().filter(|r| r.0 == owner && r.3) {
-                                if let Rec::Tracking(tid) = &r.1 {
-                                    if block(engine.trackings(tenants[owner].clone()).get(tid))
+                                if let Rec::Tracking(tid) = &r.1
+                                    && block(engine.trackings(tenants[owner].clone()).get(tid))
                                         .is_err()
-                                    {
-                                        r.3 = false;
-                                    }
+                                {
+                                    r.3 = false;
                                 }
                             }
                         }

@@ -1,4 +1,5 @@
 //! Runs the shared conformance vectors (`tests/vectors/*.json`) on every backend.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Every test, on a fresh machine or a warm one: Rust (core conformance suite, vectors on memory and
+# SQLite, CLI), Python (pytest + stubtest), Node (node --test + tsc), WASM (headless Chromium).
+# Installs what it needs (maturin and pytest in a cached venv, npm packages, wasm-bindgen-cli,
+# Debian's chromium). Build outputs go to $CARGO_TARGET_DIR when set (CI points it at a cache).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export TAGSMITH_CACHE=${TAGSMITH_CACHE:-$HOME/.cache/tagsmith}
+mkdir -p "$TAGSMITH_CACHE"
+
+started=$(date +%s)
+step() {
+  local name=$1
+  shift
+  local t0
+  t0=$(date +%s)
+  echo "==> $name"
+  "$@"
+  echo "<== $name ok ($(($(date +%s) - t0)) s)"
+}
+
+step "rust format" cargo fmt --all -- --check
+step "rust tests (core, cli)" cargo test --quiet
+step "python binding" bindings/python/test.sh
+step "node binding" bindings/node/test.sh
+step "wasm binding in chromium" bindings/wasm/test.sh
+echo "all tests passed in $(($(date +%s) - started)) s"
