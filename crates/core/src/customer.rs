@@ -47,7 +47,8 @@ impl GoogleConnection {
         }
     }
 
-    pub(crate) fn parse(text: &str) -> Option<Self> {
+    /// Parse the wire string.
+    pub fn parse(text: &str) -> Option<Self> {
         [Self::NotConnected, Self::Connected, Self::Error]
             .into_iter()
             .find(|g| g.as_str() == text)

@@ -1,0 +1,191 @@
+// TypeScript types of @tagsmith/wasm's options and results, spliced into the generated
+// pkg/tagsmith_wasm.d.ts (src/lib.rs: typescript_custom_section). The same shapes as
+// @tagsmith/node (bindings/node/dts-header.d.ts); keep the two in step.
+
+/** Stable error codes, the same in every tagsmith runtime. */
+export type ErrorCode =
+  | 'not_found'
+  | 'already_exists'
+  | 'invalid_input'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
+  | 'timeout'
+  | 'conflict'
+  | 'unavailable'
+  | 'storage'
+  | 'network'
+  | 'internal'
+
+/** One invalid field of an `invalid_input` error. */
+export interface FieldError {
+  /** Field path in camelCase, dots for nesting (`urlRule.value`, `ga4Params.my_key`). */
+  field: string
+  /** The offending value as text (at most 200 characters). */
+  value: string
+  /** What is wrong and what is expected. */
+  reason: string
+}
+
+/** What every tagsmith call throws or rejects with: an `Error` with these properties. */
+export interface TagsmithError extends Error {
+  code: ErrorCode
+  /** Bad fields for `invalid_input`, else empty. */
+  fields: FieldError[]
+  /** The HTTP status a host can answer with (404, 409, 422, 500, …). */
+  httpStatus: number
+  /** Whether the same call may succeed later. */
+  retryable: boolean
+  /** Seconds to wait before retrying, when known (`rate_limited`). */
+  retryAfterSecs?: number
+}
+
+/** RFC 3339 UTC time, e.g. `2026-11-23T05:00:00.123456Z`. */
+export type Time = string
+
+export interface Tenant {
+  id: string
+  name: string
+  createdAt: Time
+}
+
+export type GoogleConnection = 'not_connected' | 'connected' | 'error'
+
+export interface Customer {
+  id: string
+  tenantId: string
+  name: string
+  websiteUrl: string
+  google: GoogleConnection
+  version: number
+  createdAt: Time
+  updatedAt: Time
+}
+
+export type TrackingKind =
+  | 'button_click'
+  | 'link_click'
+  | 'form_submit'
+  | 'page_view'
+  | 'element_visibility'
+  | 'scroll_depth'
+  | 'custom_event'
+
+export type SyncStatus = 'pending' | 'syncing' | 'synced' | 'failed' | 'deleted'
+
+export interface UrlRule {
+  match: 'equals' | 'contains' | 'starts_with' | 'regex'
+  value: string
+}
+
+export type AdsCategory =
+  | 'purchase'
+  | 'submit_lead_form'
+  | 'signup'
+  | 'contact'
+  | 'page_view'
+  | 'add_to_cart'
+  | 'begin_checkout'
+  | 'subscribe_paid'
+  | 'phone_call_lead'
+  | 'book_appointment'
+  | 'request_quote'
+  | 'get_directions'
+  | 'outbound_click'
+  | 'download'
+  | 'engagement'
+  | 'default'
+
+export interface AdsConversion {
+  category: AdsCategory
+  value?: number | null
+  currency?: string | null
+}
+
+export interface Tracking {
+  id: string
+  tenantId: string
+  customerId: string
+  name: string
+  kind: TrackingKind
+  selector: string | null
+  urlRule: UrlRule | null
+  ga4Event: string | null
+  /** User data: keys are kept as given (not camelCased). */
+  ga4Params: Record<string, string>
+  ads: AdsConversion | null
+  scrollPercent: number | null
+  syncStatus: SyncStatus
+  syncError: string | null
+  gtmTriggerId: string | null
+  gtmTagId: string | null
+  adsConversionActionId: string | null
+  adsConversionLabel: string | null
+  version: number
+  createdAt: Time
+  updatedAt: Time
+  lastSyncedAt: Time | null
+}
+
+/** One page of a list. */
+export interface Page<T> {
+  items: T[]
+  /** How many records the whole query matches. */
+  total: number
+  /** Pass back as `cursor` for the next page; `null` on the last page. */
+  nextCursor: string | null
+}
+
+export interface ListOptions {
+  /** Page size, 1 to 1000 (default 50). */
+  limit?: number
+  /** The `nextCursor` of the previous page. */
+  cursor?: string | null
+}
+
+export interface ListTrackings extends ListOptions {
+  /** Only this customer's trackings. */
+  customerId?: string | null
+}
+
+export interface NewCustomer {
+  name: string
+  websiteUrl: string
+}
+
+/** `version` is the expected current version; other fields are changed when present. */
+export interface CustomerPatch {
+  version: number
+  name?: string
+  websiteUrl?: string
+}
+
+export interface NewTracking {
+  customerId: string
+  name: string
+  kind: TrackingKind
+  selector?: string | null
+  urlRule?: UrlRule | null
+  ga4Event?: string | null
+  ga4Params?: Record<string, string>
+  ads?: AdsConversion | null
+  scrollPercent?: number | null
+}
+
+/** `version` is the expected current version; present fields change, `null` clears. */
+export interface TrackingPatch {
+  version: number
+  name?: string
+  kind?: TrackingKind
+  selector?: string | null
+  urlRule?: UrlRule | null
+  ga4Event?: string | null
+  ga4Params?: Record<string, string>
+  ads?: AdsConversion | null
+  scrollPercent?: number | null
+}
+
+export interface DeleteOptions {
+  /** The expected current version (`conflict` if stale). */
+  version?: number
+}
