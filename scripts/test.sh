@@ -25,4 +25,10 @@ step "rust tests (core, cli)" cargo test --quiet
 step "python binding" bindings/python/test.sh
 step "node binding" bindings/node/test.sh
 step "wasm binding in chromium" bindings/wasm/test.sh
+examples() {
+  cargo run --quiet -p tagsmith-core --example quickstart
+  "$TAGSMITH_CACHE/venv/bin/python" examples/python/quickstart.py
+  node examples/node/quickstart.mjs
+}
+step "examples (rust, python, node)" examples
 echo "all tests passed in $(($(date +%s) - started)) s"
