@@ -18,7 +18,15 @@ with tempfile.TemporaryDirectory() as d, tagsmith.Engine.open(Path(d) / "bench.d
     t = engine.create_tenant("Bench")
     c = engine.customers(t.id).create(name="Shop", website_url="https://shop.example")
     trackings = engine.trackings(t.id)
-    tr = trackings.create(customer_id=c.id, name="Buy", kind="button_click", selector="#buy", ga4_params={"n": "1"})
+    # The same record the Rust and Node benches read.
+    tr = trackings.create(
+        customer_id=c.id,
+        name="Buy",
+        kind="button_click",
+        selector="button.buy",
+        ga4_event="add_to_cart",
+        ga4_params={"item_id": "sku-1"},
+    )
     for _ in range(1000):  # warm up
         trackings.get(tr.id)
     start = time.perf_counter()
