@@ -16,7 +16,9 @@ use napi::{Env, JsValue, ScopedTask, ValueType};
 use napi_derive::napi;
 use serde_json::{Map, Value as Json};
 use tagsmith_core::casing::{field_path_to_camel, keys_to_snake, to_camel_json};
-use tagsmith_core::{CustomerId, Error as CoreError, TenantId, TrackingId, from_json};
+use tagsmith_core::{
+    CustomerId, DeleteOptions, Error as CoreError, TenantId, TrackingId, from_json,
+};
 
 type Outcome<T> = std::result::Result<T, CoreError>;
 
@@ -180,14 +182,6 @@ fn string_arg(value: Unknown<'_>, field: &str) -> Outcome<String> {
 /// A core result as a plain JS-shaped value (camelCase keys, times as RFC 3339 strings).
 fn to_json<T: serde::Serialize>(value: Outcome<T>) -> Outcome<CamelJson> {
     to_camel_json(&value?).map(CamelJson)
-}
-
-/// The options of `delete`: only the expected version.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeleteOptions {
-    #[serde(default)]
-    version: Option<i64>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,21 +33,6 @@ fn block<T>(f: impl std::future::Future<Output = core::Result<T>>) -> core::Resu
     pollster::block_on(f)
 }
 
-/// A version argument: an int, else `invalid_input` naming `version`.
-fn version_arg(py: Python<'_>, v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
-    match v {
-        None => Ok(None),
-        Some(v) => match value_json("version", v).map_err(|e| to_py_err(py, &e))? {
-            serde_json::Value::Number(n) if n.is_i64() => Ok(n.as_i64()),
-            serde_json::Value::Null => Ok(None),
-            other => Err(to_py_err(
-                py,
-                &core::Error::invalid_field("version", &other.to_string(), "must be an integer"),
-            )),
-        },
-    }
-}
-
 fn text_arg(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     match value_json(field, v).map_err(|e| to_py_err(py, &e))? {
         serde_json::Value::String(s) => Ok(s),
@@ -184,16 +169,16 @@ impl Customers {
         call(py, || block(self.inner.update(&id, patch))).map(Customer::from)
     }
 
-    #[pyo3(signature = (id, *, version = None))]
+    #[pyo3(signature = (id, **options))]
     fn delete(
         &self,
         py: Python<'_>,
         id: &str,
-        version: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Customer> {
-        let version = version_arg(py, version)?;
+        let options: core::DeleteOptions = parse(py, options)?;
         let id = core::CustomerId::new(id);
-        call(py, || block(self.inner.delete(&id, version))).map(Customer::from)
+        call(py, || block(self.inner.delete(&id, options.version))).map(Customer::from)
     }
 }
 
@@ -234,16 +219,16 @@ impl Trackings {
         call(py, || block(self.inner.update(&id, patch))).map(Tracking::from)
     }
 
-    #[pyo3(signature = (id, *, version = None))]
+    #[pyo3(signature = (id, **options))]
     fn delete(
         &self,
         py: Python<'_>,
         id: &str,
-        version: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Tracking> {
-        let version = version_arg(py, version)?;
+        let options: core::DeleteOptions = parse(py, options)?;
         let id = core::TrackingId::new(id);
-        call(py, || block(self.inner.delete(&id, version))).map(Tracking::from)
+        call(py, || block(self.inner.delete(&id, options.version))).map(Tracking::from)
     }
 }
 

@@ -27,8 +27,8 @@ use serde_json::Value;
 use tagsmith_core as ts;
 use tagsmith_core::casing::{field_path_to_camel, keys_to_camel, keys_to_snake};
 use tagsmith_core::{
-    CustomerId, CustomerPatch, Error, ListOptions, ListTrackings, NewCustomer, NewTracking,
-    TenantId, Timestamp, TrackingId, TrackingPatch, from_json,
+    CustomerId, CustomerPatch, DeleteOptions, Error, ListOptions, ListTrackings, NewCustomer,
+    NewTracking, TenantId, Timestamp, TrackingId, TrackingPatch, from_json,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -163,14 +163,6 @@ fn options(value: &JsValue, optional: bool) -> ts::Result<Value> {
         )
     })?;
     Ok(keys_to_snake(json))
-}
-
-/// Delete options: the expected version, when the caller wants the delete guarded.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeleteOptions {
-    #[serde(default)]
-    version: Option<i64>,
 }
 
 /// A string argument such as an id or a name.

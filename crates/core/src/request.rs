@@ -57,6 +57,16 @@ fn display(value: &serde_json::Value) -> String {
     }
 }
 
+/// Options of a delete (Python kwargs / JS option object): the expected version, when the caller
+/// wants the delete refused (`conflict`) if the record changed since it was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteOptions {
+    /// Only delete if the record is still at this version.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
 /// Serde helper: distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`),
 /// so a patch can clear an optional field.
 pub(crate) mod double_option {
