@@ -208,6 +208,10 @@ pub enum TrackingCmd {
         kind: Option<String>,
         #[command(flatten)]
         fields: TrackingFields,
+        /// Clear an optional field: selector, url_rule, ga4_event, ads or scroll_percent
+        /// (repeatable).
+        #[arg(long, value_name = "FIELD")]
+        clear: Vec<String>,
     },
     /// Delete a tracking.
     Delete {

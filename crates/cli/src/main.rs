@@ -159,8 +159,19 @@ async fn dispatch(engine: &Engine, command: &Command, out: &Printer) -> tagsmith
                 name,
                 kind,
                 fields,
+                clear,
             } => {
                 let mut patch = tracking_fields(fields)?;
+                for field in clear {
+                    // `null` clears; core names a field that cannot be cleared.
+                    if patch.insert(field.clone(), Value::Null).is_some() {
+                        return Err(Error::invalid_field(
+                            field,
+                            field,
+                            "is both set and cleared",
+                        ));
+                    }
+                }
                 patch.insert("version".into(), integer("version", version)?);
                 put(&mut patch, "name", name.as_deref().map(Value::from));
                 put(&mut patch, "kind", kind.as_deref().map(Value::from));

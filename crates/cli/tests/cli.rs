@@ -109,6 +109,34 @@ fn crud_round_trip_prints_json_objects() {
     ]);
     assert_eq!(updated["version"], 2);
     assert_eq!(updated["url_rule"]["match"], "contains");
+    let cleared = db.ok(&[
+        "trackings",
+        "update",
+        "--tenant",
+        &t,
+        &tr_id,
+        "--version",
+        "2",
+        "--clear",
+        "ads",
+    ]);
+    assert!(cleared["ads"].is_null(), "{cleared}");
+    assert_eq!(cleared["version"], 3);
+    let (_, err) = db.run(&[
+        "trackings",
+        "update",
+        "--tenant",
+        &t,
+        &tr_id,
+        "--version",
+        "3",
+        "--clear",
+        "name",
+    ]);
+    assert_eq!(
+        (err["code"].as_str(), err["fields"][0]["field"].as_str()),
+        (Some("invalid_input"), Some("name"))
+    );
     let (code, err) = db.run(&[
         "trackings",
         "update",
@@ -130,7 +158,7 @@ fn crud_round_trip_prints_json_objects() {
         &t,
         &tr_id,
         "--version",
-        "2",
+        "3",
     ]);
     let (_, err) = db.run(&["trackings", "get", "--tenant", &t, &tr_id]);
     assert_eq!(err["code"], "not_found");

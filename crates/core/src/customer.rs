@@ -81,10 +81,10 @@ pub struct CustomerPatch {
     /// The version the caller read; a stale one is `conflict`.
     pub version: i64,
     /// New name.
-    #[serde(default)]
+    #[serde(default, with = "crate::request::present")]
     pub name: Option<String>,
     /// New website URL.
-    #[serde(default)]
+    #[serde(default, with = "crate::request::present")]
     pub website_url: Option<String>,
 }
 

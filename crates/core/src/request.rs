@@ -80,3 +80,18 @@ pub(crate) mod double_option {
         Option::<T>::deserialize(d).map(Some)
     }
 }
+
+/// Serde helper for patch fields that cannot be cleared: absent is `None`, a value is `Some`, and
+/// an explicit `null` is refused (`invalid type: null`), naming the field, instead of being
+/// silently ignored.
+pub(crate) mod present {
+    use serde::{Deserialize, Deserializer};
+
+    pub(crate) fn deserialize<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+    where
+        T: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        T::deserialize(d).map(Some)
+    }
+}

@@ -234,10 +234,10 @@ pub struct TrackingPatch {
     /// The version the caller read; a stale one is `conflict`.
     pub version: i64,
     /// New name.
-    #[serde(default)]
+    #[serde(default, with = "crate::request::present")]
     pub name: Option<String>,
     /// New kind.
-    #[serde(default)]
+    #[serde(default, with = "crate::request::present")]
     pub kind: Option<TrackingKind>,
     /// New selector, or `null` to clear.
     #[serde(default, with = "double_option")]
@@ -249,7 +249,7 @@ pub struct TrackingPatch {
     #[serde(default, with = "double_option")]
     pub ga4_event: Option<Option<String>>,
     /// New GA4 parameters (replaces all).
-    #[serde(default)]
+    #[serde(default, with = "crate::request::present")]
     pub ga4_params: Option<BTreeMap<String, String>>,
     /// New Ads conversion, or `null` to clear.
     #[serde(default, with = "double_option")]
