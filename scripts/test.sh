@@ -21,6 +21,7 @@ step() {
 }
 
 step "rust format" cargo fmt --all -- --check
+step "rust lints (workspace, bindings included)" cargo clippy --quiet --workspace --all-targets -- -D warnings
 step "rust tests (core, cli)" cargo test --quiet
 step "python binding" bindings/python/test.sh
 step "node binding" bindings/node/test.sh
