@@ -519,6 +519,57 @@ fn sqlite_locked_file_is_a_storage_error_not_a_hang() {
     assert!(err.message().contains("locked"), "{err}");
 }
 
+#[test]
+fn sqlite_readers_run_beside_the_writer_and_never_go_back_in_time() {
+    let engine = ok(Engine::open(temp_db("threads")));
+    let t = ok(block(engine.create_tenant("Threads")));
+    let customers = engine.customers(t.id.clone());
+    let c = ok(block(customers.create(new_customer("Shop"))));
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut version = 1;
+            for i in 0..150 {
+                let patch = CustomerPatch {
+                    version,
+                    name: Some(format!("v{i}")),
+                    ..Default::default()
+                };
+                version = ok(block(customers.update(&c.id, patch))).version;
+                ok(block(customers.create(new_customer(&format!("Extra{i}")))));
+            }
+            done.store(true, std::sync::atomic::Ordering::Release);
+        });
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    let (mut last_version, mut last_total) = (0, 0);
+                    while !done.load(std::sync::atomic::Ordering::Acquire) {
+                        let seen = ok(block(customers.get(&c.id)));
+                        assert!(seen.version >= last_version, "read went back in time");
+                        last_version = seen.version;
+                        let page = ok(block(customers.list(&ListOptions {
+                            limit: Some(1000),
+                            cursor: None,
+                        })));
+                        assert_eq!(
+                            page.items.len() as u64,
+                            page.total,
+                            "count and rows disagree"
+                        );
+                        assert!(page.total >= last_total);
+                        last_total = page.total;
+                    }
+                })
+            })
+            .collect();
+        for r in readers {
+            r.join().unwrap_or_else(|_| panic!("reader failed"));
+        }
+    });
+    assert_eq!(ok(block(customers.get(&c.id))).version, 151);
+}
+
 fn rusqlite_conn(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -5,6 +5,7 @@
 //! so several processes on one file queue on `busy_timeout` instead of failing with SQLITE_BUSY.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -27,10 +28,16 @@ const MIGRATIONS: &[&str] = &[include_str!("sqlite/0001_init.sql")];
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// SQLite storage on one file.
+/// Read-only connections kept beside the writer on a file database. WAL lets them read while the
+/// writer writes, so host threads (Python releases the GIL, Node worker threads) read in parallel.
+const READERS: usize = 2;
+
+/// SQLite storage on one file: one writer connection, a few readers.
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Option<Connection>>,
+    readers: Vec<Mutex<Option<Connection>>>,
+    next_reader: AtomicUsize,
 }
 
 impl SqliteStore {
@@ -43,7 +50,14 @@ impl SqliteStore {
         let path = path.as_ref();
         let conn = Connection::open(path)
             .map_err(|e| sql_error(e).context(&format!("opening {}", path.display())))?;
-        Self::init(conn, true).map_err(|e| e.context(&format!("opening {}", path.display())))
+        let mut store = Self::init(conn, true)
+            .map_err(|e| e.context(&format!("opening {}", path.display())))?;
+        for _ in 0..READERS {
+            let reader =
+                open_reader(path).map_err(|e| e.context(&format!("opening {}", path.display())))?;
+            store.readers.push(Mutex::new(Some(reader)));
+        }
+        Ok(store)
     }
 
     /// A private in-memory SQLite database (same SQL as the file backend).
@@ -75,6 +89,8 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(Some(conn)),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
         })
     }
 
@@ -84,8 +100,21 @@ impl SqliteStore {
             .map_err(|_| Error::internal("sqlite connection lock poisoned"))
     }
 
+    /// Run `f` on an idle reader (the writer when there are none: in-memory databases).
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let guard = self.conn()?;
+        if self.readers.is_empty() {
+            let guard = self.conn()?;
+            return f(guard.as_ref().ok_or_else(closed)?);
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let n = self.readers.len();
+        let idle = (0..n).find_map(|i| self.readers[(start + i) % n].try_lock().ok());
+        let guard = match idle {
+            Some(g) => g,
+            None => self.readers[start % n]
+                .lock()
+                .map_err(|_| Error::internal("sqlite reader lock poisoned"))?,
+        };
         f(guard.as_ref().ok_or_else(closed)?)
     }
 
@@ -99,6 +128,16 @@ impl SqliteStore {
         tx.commit().map_err(sql_error)?;
         Ok(out)
     }
+}
+
+/// A read-only connection on an existing, migrated database.
+fn open_reader(path: &Path) -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(sql_error)?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(sql_error)?;
+    Ok(conn)
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
@@ -260,7 +299,9 @@ fn page<T>(
     slice: Slice,
     map: fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Listed<T>> {
-    let total: i64 = conn
+    // One read transaction, so the total and the rows come from the same snapshot.
+    let snapshot = conn.unchecked_transaction().map_err(sql_error)?;
+    let total: i64 = snapshot
         .prepare_cached(count_sql)
         .and_then(|mut s| s.query_row(leading, |r| r.get(0)))
         .map_err(sql_error)?;
@@ -269,7 +310,7 @@ fn page<T>(
     let mut args: Vec<&dyn rusqlite::ToSql> = leading.to_vec();
     args.push(&after);
     args.push(&fetch);
-    let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
+    let mut stmt = snapshot.prepare_cached(sql).map_err(sql_error)?;
     let mut rows = stmt
         .query_map(args.as_slice(), |r| Ok((r.get::<_, i64>(0)?, map(r)?)))
         .map_err(sql_error)?
@@ -604,6 +645,15 @@ impl Backend for SqliteStore {
     }
 
     fn close(&self) -> Result<()> {
+        for reader in &self.readers {
+            let conn = reader
+                .lock()
+                .map_err(|_| Error::internal("sqlite reader lock poisoned"))?
+                .take();
+            if let Some(c) = conn {
+                c.close().map_err(|(_, e)| sql_error(e))?;
+            }
+        }
         let conn = self.conn()?.take();
         match conn {
             Some(c) => c.close().map_err(|(_, e)| sql_error(e)),
