@@ -201,6 +201,27 @@ export interface TrackingPatch {
   scrollPercent?: number | null
 }
 
+/** One committed change, numbered per tenant from 1. */
+export interface ChangeEvent {
+  seq: number
+  tenantId: string
+  entity: 'tenant' | 'customer' | 'tracking'
+  id: string
+  action: 'created' | 'updated' | 'deleted' | 'status_changed'
+  version: number
+  syncStatus: SyncStatus | null
+  at: Time
+}
+
+/** A tenant's retained events after a sequence number (`engine.events`). */
+export interface EventBatch {
+  events: ChangeEvent[]
+  /** Events after `after` no longer retained: reload state from storage. */
+  missed: number
+  /** Pass as `after` next time. */
+  lastSeq: number
+}
+
 export interface DeleteOptions {
   /** The expected current version (`conflict` if stale). */
   version?: number
@@ -265,6 +286,12 @@ export declare class Engine {
   static openSync(path: string): Engine
   /** The storage backend's name: `memory` or `sqlite`. */
   get backend(): string
+  /**
+   * The tenant's retained change events after sequence number `after` (default 0: from the
+   * oldest retained), at most `limit` (default 1000). Poll with `lastSeq` to follow changes
+   * (e.g. to forward them over SSE); `missed` > 0 means some were dropped.
+   */
+  events(tenantId: string, after?: number, limit?: number): EventBatch
   /** Close the storage; later calls fail with `unavailable`. Safe to call twice. */
   close(): void
   /** Create a tenant. `invalid_input` for a bad name. */

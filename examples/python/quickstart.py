@@ -24,5 +24,5 @@ with tempfile.TemporaryDirectory() as d, tagsmith.Engine.open(Path(d) / "quickst
         raise SystemExit("another tenant read the tracking")
     except tagsmith.NotFoundError:
         print("another tenant gets not_found")
-    for ev in engine.events(acme.id):
+    for ev in engine.events(acme.id).events:
         print(f"event #{ev.seq}: {ev.entity} {ev.action} {ev.id}")

@@ -133,6 +133,27 @@ describe('results', () => {
   });
 });
 
+describe('change events', () => {
+  test('numbered per tenant, resumable, isolated', () => {
+    const { engine, tenant, trackings, shop } = setup();
+    const t = trackings.createSync({ customerId: shop.id, name: 'Buy', kind: 'button_click', selector: '#buy' });
+    const batch = engine.events(tenant.id);
+    assert.deepEqual(batch.events.map((e) => [e.seq, e.entity, e.action]), [
+      [1, 'tenant', 'created'], [2, 'customer', 'created'], [3, 'tracking', 'created'],
+    ]);
+    assert.equal(batch.events[2].syncStatus, 'pending');
+    assert.equal(batch.events[2].tenantId, tenant.id);
+    assert.deepEqual([batch.missed, batch.lastSeq], [0, 3]);
+    trackings.deleteSync(t.id);
+    const next = engine.events(tenant.id, batch.lastSeq);
+    assert.deepEqual(next.events.map((e) => [e.seq, e.action, e.syncStatus]), [[4, 'deleted', 'deleted']]);
+    assert.equal(engine.events(tenant.id, 0, 1).events.length, 1);
+    const other = engine.createTenantSync('Other');
+    assert.deepEqual(engine.events(other.id).events.map((e) => e.id), [other.id]);
+    assert.throws(() => engine.events(tenant.id, -1), (e) => assertTagsmithError(e, 'invalid_input', ['after']));
+  });
+});
+
 describe('files and lifecycle', () => {
   test('a corrupt database file is storage (Promise and Sync)', async () => {
     const path = join(dir, 'corrupt.db');

@@ -1,13 +1,16 @@
 // Compiled with `tsc --noEmit` only: proves the generated index.d.ts is valid and describes the
 // API the tests use. Never run.
 import { Engine } from '../index.js'
-import type { Customer, Page, TagsmithError, Tracking, TrackingPatch } from '../index.js'
+import type { Customer, EventBatch, Page, TagsmithError, Tracking, TrackingPatch } from '../index.js'
 
 export async function check(path: string): Promise<string> {
   await using engine = await Engine.open(path)
   const memory: Engine = Engine.inMemory()
   memory.close()
   const tenant = engine.createTenantSync('Acme')
+  const batch: EventBatch = engine.events(tenant.id, 0, 10)
+  const firstSeq: number | undefined = batch.events[0]?.seq
+  void firstSeq
   const customers = engine.customers(tenant.id)
   const shop: Customer = await customers.create({ name: 'Shop', websiteUrl: 'https://shop.example' })
   const trackings = engine.trackings(tenant.id)

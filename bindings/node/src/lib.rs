@@ -179,6 +179,31 @@ fn string_arg(value: Unknown<'_>, field: &str) -> Outcome<String> {
     Err(CoreError::invalid_field(field, &shown, "must be a string"))
 }
 
+/// An optional non-negative integer argument; anything else is `invalid_input` naming `field`.
+fn count_arg(value: Option<Unknown<'_>>, field: &str, default: u64) -> Outcome<u64> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    match Json::from_unknown(value) {
+        Ok(Json::Null) => Ok(default),
+        Ok(Json::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or(default)),
+        Ok(Json::Number(n))
+            if n.as_f64()
+                .is_some_and(|f| f >= 0.0 && f.fract() == 0.0 && f < 9e15) =>
+        {
+            Ok(n.as_f64().map_or(default, |f| f as u64))
+        }
+        other => {
+            let shown = other.map_or_else(|_| "?".to_owned(), |v| v.to_string());
+            Err(CoreError::invalid_field(
+                field,
+                &shown,
+                "must be a non-negative integer",
+            ))
+        }
+    }
+}
+
 /// A core result as a plain JS-shaped value (camelCase keys, times as RFC 3339 strings).
 fn to_json<T: serde::Serialize>(value: Outcome<T>) -> Outcome<CamelJson> {
     to_camel_json(&value?).map(CamelJson)
@@ -237,6 +262,32 @@ impl Engine {
     #[napi(getter)]
     pub fn backend(&self) -> &'static str {
         self.inner.backend()
+    }
+
+    /// The tenant's retained change events after sequence number `after` (default 0: from the
+    /// oldest retained), at most `limit` (default 1000). Poll with `lastSeq` to follow changes
+    /// (e.g. to forward them over SSE); `missed` > 0 means some were dropped.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "tenantId: string, after?: number, limit?: number",
+        ts_return_type = "EventBatch"
+    )]
+    pub fn events<'e>(
+        &self,
+        env: &'e Env,
+        tenant_id: Unknown<'_>,
+        after: Option<Unknown<'_>>,
+        limit: Option<Unknown<'_>>,
+    ) -> napi::Result<Unknown<'e>> {
+        let tenant = string_arg(tenant_id, "tenantId");
+        let after = count_arg(after, "after", 0);
+        let limit = count_arg(limit, "limit", 1000);
+        run_sync_json(env, || {
+            let batch = self
+                .inner
+                .events(&TenantId::new(tenant?), after?, limit? as usize);
+            to_json(Ok(batch))
+        })
     }
 
     /// Close the storage; later calls fail with `unavailable`. Safe to call twice.

@@ -9,11 +9,11 @@ mod records;
 use std::panic::AssertUnwindSafe;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 use tagsmith_core as core;
 
 use convert::{kwargs_json, to_py_err, value_json};
-use records::{AdsConversion, ChangeEvent, Customer, Page, Tenant, Tracking, UrlRule};
+use records::{AdsConversion, ChangeEvent, Customer, EventBatch, Page, Tenant, Tracking, UrlRule};
 
 /// Run an engine call with the GIL released; panics become `InternalError`, never
 /// `PanicException`.
@@ -98,19 +98,14 @@ impl Engine {
         }
     }
 
-    /// Retained change events of a tenant after sequence number `after` (0 = all retained).
-    #[pyo3(signature = (tenant_id, after = 0))]
-    fn events(&self, py: Python<'_>, tenant_id: &str, after: u64) -> PyResult<Py<PyList>> {
-        let mut sub = self
-            .inner
-            .subscribe(&core::TenantId::new(tenant_id), Some(after));
-        let mut out = Vec::new();
-        while let Some(r) = sub.try_next() {
-            if let core::Received::Event(e) = r {
-                out.push(ChangeEvent::from(e));
-            }
-        }
-        Ok(PyList::new(py, out)?.unbind())
+    /// The tenant's retained change events after sequence number `after` (0: from the oldest),
+    /// at most `limit`; `missed` counts events no longer retained.
+    #[pyo3(signature = (tenant_id, after = 0, limit = 1000))]
+    fn events(&self, tenant_id: &str, after: u64, limit: usize) -> EventBatch {
+        EventBatch::from(
+            self.inner
+                .events(&core::TenantId::new(tenant_id), after, limit),
+        )
     }
 
     fn close(&self, py: Python<'_>) -> PyResult<()> {
@@ -254,5 +249,6 @@ fn _tagsmith(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AdsConversion>()?;
     m.add_class::<Page>()?;
     m.add_class::<ChangeEvent>()?;
+    m.add_class::<EventBatch>()?;
     Ok(())
 }

@@ -291,6 +291,29 @@ impl ChangeEvent {
     }
 }
 
+record!(EventBatch, core::EventBatch, |b| format!(
+    "EventBatch(events=<{}>, missed={}, last_seq={})",
+    b.events.len(),
+    b.missed,
+    b.last_seq
+));
+
+#[pymethods]
+impl EventBatch {
+    #[getter]
+    fn events(&self) -> Vec<ChangeEvent> {
+        self.0.events.iter().cloned().map(ChangeEvent).collect()
+    }
+    #[getter]
+    fn missed(&self) -> u64 {
+        self.0.missed
+    }
+    #[getter]
+    fn last_seq(&self) -> u64 {
+        self.0.last_seq
+    }
+}
+
 fn wire<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()

@@ -127,7 +127,11 @@ def test_threads_share_one_engine(tmp_path):
 
 def test_change_events_are_numbered_per_tenant(engine):
     t, c = _shop(engine)
-    events = engine.events(t.id)
-    assert [ev.entity for ev in events] == ["tenant", "customer"]
-    assert [ev.seq for ev in events] == [1, 2]
-    assert engine.events(t.id, after=1)[0].id == c.id
+    batch = engine.events(t.id)
+    assert [ev.entity for ev in batch.events] == ["tenant", "customer"]
+    assert [ev.seq for ev in batch.events] == [1, 2]
+    assert (batch.missed, batch.last_seq) == (0, 2)
+    assert engine.events(t.id, after=1).events[0].id == c.id
+    assert engine.events(t.id, after=2).events == []
+    other = engine.create_tenant("Other")
+    assert [ev.entity for ev in engine.events(other.id).events] == ["tenant"]

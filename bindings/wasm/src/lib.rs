@@ -172,6 +172,21 @@ fn string_arg(value: &JsValue, field: &str) -> ts::Result<String> {
         .ok_or_else(|| Error::invalid_field(field, &describe(value), "must be a string"))
 }
 
+/// An optional non-negative integer argument; anything else is `invalid_input` naming `field`.
+fn count_arg(value: &JsValue, field: &str, default: u64) -> ts::Result<u64> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(default);
+    }
+    match value.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f < 9e15 => Ok(f as u64),
+        _ => Err(Error::invalid_field(
+            field,
+            &describe(value),
+            "must be a non-negative integer",
+        )),
+    }
+}
+
 /// A result as a plain JS object with camelCase keys (`null` for `None`, objects for maps).
 fn to_js<T: Serialize>(value: &T) -> ts::Result<JsValue> {
     let json = serde_json::to_value(value)
@@ -232,6 +247,24 @@ impl Engine {
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
         self.inner.backend().to_owned()
+    }
+
+    /// The tenant's retained change events after sequence number `after` (default 0: from the
+    /// oldest retained), at most `limit` (default 1000); `missed` > 0 means some were dropped.
+    #[wasm_bindgen(unchecked_return_type = "EventBatch")]
+    pub fn events(
+        &self,
+        #[wasm_bindgen(js_name = tenantId, unchecked_param_type = "string")] tenant_id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] after: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] limit: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let batch = (|| {
+            let tenant = TenantId::new(string_arg(&tenant_id, "tenantId")?);
+            let after = count_arg(&after, "after", 0)?;
+            let limit = count_arg(&limit, "limit", 1000)?;
+            to_js(&self.inner.events(&tenant, after, limit as usize))
+        })();
+        batch.map_err(|e| js_error(&e))
     }
 
     /// Close the storage; later calls fail with `unavailable`. Safe to call twice.

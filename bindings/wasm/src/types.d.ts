@@ -185,6 +185,27 @@ export interface TrackingPatch {
   scrollPercent?: number | null
 }
 
+/** One committed change, numbered per tenant from 1. */
+export interface ChangeEvent {
+  seq: number
+  tenantId: string
+  entity: 'tenant' | 'customer' | 'tracking'
+  id: string
+  action: 'created' | 'updated' | 'deleted' | 'status_changed'
+  version: number
+  syncStatus: SyncStatus | null
+  at: Time
+}
+
+/** A tenant's retained events after a sequence number (`engine.events`). */
+export interface EventBatch {
+  events: ChangeEvent[]
+  /** Events after `after` no longer retained: reload state from storage. */
+  missed: number
+  /** Pass as `after` next time. */
+  lastSeq: number
+}
+
 export interface DeleteOptions {
   /** The expected current version (`conflict` if stale). */
   version?: number

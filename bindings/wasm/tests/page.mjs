@@ -95,6 +95,28 @@ async function directChecks() {
     return expectError(await failure(() => engine.getTenant('ten_nope')), 'not_found');
   }, out);
 
+  await check('change events: numbered per tenant, resumable, isolated', () => {
+    const fresh = Engine.inMemory();
+    const t = fresh.createTenantSync('Events');
+    const c = fresh.customers(t.id).createSync({ name: 'Shop', websiteUrl: 'https://shop.example' });
+    const batch = fresh.events(t.id);
+    const seen = JSON.stringify(batch.events.map((e) => [e.seq, e.entity, e.action, e.tenantId === t.id]));
+    if (seen !== JSON.stringify([[1, 'tenant', 'created', true], [2, 'customer', 'created', true]])) throw new Error(seen);
+    if (batch.missed !== 0 || batch.lastSeq !== 2) throw new Error(JSON.stringify(batch));
+    fresh.customers(t.id).deleteSync(c.id);
+    const next = fresh.events(t.id, batch.lastSeq);
+    if (next.events.length !== 1 || next.events[0].action !== 'deleted') throw new Error(JSON.stringify(next));
+    const other = fresh.createTenantSync('Other');
+    if (fresh.events(other.id).events.length !== 1) throw new Error('another tenant saw events');
+    let e;
+    try {
+      fresh.events(t.id, -1);
+    } catch (err) {
+      e = err;
+    }
+    return expectError(e, 'invalid_input', ['after']);
+  }, out);
+
   await check('results are plain camelCase objects; ga4Params keys kept', async () => {
     const t = await engine.trackings(acme.id).create({
       customerId: shop.id, name: 'Buy', kind: 'button_click', selector: 'button.buy',

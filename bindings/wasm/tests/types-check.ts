@@ -3,6 +3,7 @@
 import init, {
   Engine,
   type Customer,
+  type EventBatch,
   type Page,
   type TagsmithError,
   type Tenant,
@@ -13,6 +14,9 @@ export async function typed(): Promise<void> {
   await init();
   await using engine = Engine.inMemory();
   const tenant: Tenant = await engine.createTenant('Acme');
+  const batch: EventBatch = engine.events(tenant.id, 0, 10);
+  const lastSeq: number = batch.lastSeq;
+  void lastSeq;
   const same: Tenant = engine.getTenantSync(tenant.id);
   const tenants: Page<Tenant> = engine.listTenantsSync();
   const customers = engine.customers(same.id);

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::events::{Change, ChangeAction, ChangeBus, Entity, Subscription};
+use crate::events::{Change, ChangeAction, ChangeBus, Entity, EventBatch, Subscription};
 use crate::page::{CursorScope, ListOptions, ListTrackings, Page};
 use crate::store::Storage;
 use crate::validate::{self, Problems};
@@ -143,6 +143,12 @@ impl Engine {
     /// Subscribe to a tenant's changes: after event `after` if given (resume), else from now.
     pub fn subscribe(&self, tenant: &TenantId, after: Option<u64>) -> Subscription {
         self.inner.events.subscribe(tenant, after)
+    }
+
+    /// The tenant's retained events after sequence number `after` (0: from the oldest retained),
+    /// at most `max`: the polling form of [`subscribe`](Self::subscribe) that bindings expose.
+    pub fn events(&self, tenant: &TenantId, after: u64, max: usize) -> EventBatch {
+        self.inner.events.subscribe(tenant, Some(after)).drain(max)
     }
 
     fn env(&self) -> &dyn Env {

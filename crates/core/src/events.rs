@@ -75,6 +75,18 @@ pub enum Received {
     },
 }
 
+/// The retained events after a sequence number, for hosts that poll (bindings, HTTP handlers).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EventBatch {
+    /// Events in order, at most the requested number.
+    pub events: Vec<ChangeEvent>,
+    /// Events after `after` that are no longer retained (the caller fell behind): reload state
+    /// from storage. 0 when nothing was lost.
+    pub missed: u64,
+    /// Pass as `after` next time.
+    pub last_seq: u64,
+}
+
 #[derive(Debug, Default)]
 struct Log {
     next_seq: u64,
@@ -189,6 +201,32 @@ impl Subscription {
             }
             notified.await;
         }
+    }
+
+    /// Everything ready now, up to `max` events, as a batch (a lag is reported as `missed`).
+    pub fn drain(&mut self, max: usize) -> EventBatch {
+        let mut batch = EventBatch {
+            events: Vec::new(),
+            missed: 0,
+            last_seq: self.next.saturating_sub(1),
+        };
+        while batch.events.len() < max {
+            match self.try_next() {
+                Some(Received::Event(e)) => {
+                    batch.last_seq = e.seq;
+                    batch.events.push(e);
+                }
+                Some(Received::Lagged {
+                    missed,
+                    resume_from,
+                }) => {
+                    batch.missed += missed;
+                    batch.last_seq = resume_from.saturating_sub(1);
+                }
+                None => break,
+            }
+        }
+        batch
     }
 
     /// The sequence number this subscription delivers next.

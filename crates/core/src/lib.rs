@@ -50,7 +50,7 @@ pub use env::Env;
 #[cfg(not(target_arch = "wasm32"))]
 pub use env::SystemEnv;
 pub use error::{Error, ErrorKind, FieldError, Result};
-pub use events::{ChangeEvent, Received, Subscription};
+pub use events::{ChangeEvent, EventBatch, Received, Subscription};
 pub use id::{CustomerId, TenantId, TrackingId};
 pub use page::{ListOptions, ListTrackings, Page};
 pub use request::{DeleteOptions, from_json};

@@ -222,6 +222,21 @@ mod suite {
             sub.try_next(),
             Some(tagsmith_core::Received::Event(_))
         ));
+        // The polling form says the same: events from 1 on are partly gone.
+        let batch = engine.events(&t.id, 0, 10);
+        assert_eq!(
+            batch.missed, 12,
+            "tenant event + customer event + 10 updates dropped"
+        );
+        assert_eq!(batch.events.len(), 10);
+        assert_eq!(batch.events[0].seq, 13);
+        assert_eq!(batch.last_seq, 22);
+        let rest = engine.events(&t.id, batch.last_seq, usize::MAX);
+        assert_eq!(rest.missed, 0);
+        assert_eq!(
+            rest.events.len(),
+            tagsmith_core::events::RETAINED_EVENTS - 10
+        );
     }
 
     pub fn closed_engines_refuse_calls(engine: Engine) {
