@@ -229,3 +229,19 @@ describe('files and lifecycle', () => {
     engine.close();
   });
 });
+
+describe('typings', () => {
+  test('the option and result types are the same as @tagsmith/wasm declares', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    // The shared block: from the error codes to DeleteOptions, in both declaration files.
+    const shared = (path) => {
+      const text = readFileSync(fileURLToPath(new URL(path, import.meta.url)), 'utf8');
+      const start = text.indexOf('/** Stable error codes');
+      const end = text.indexOf('}', text.indexOf('export interface DeleteOptions'));
+      assert.ok(start >= 0 && end > start, `shared types not found in ${path}`);
+      return text.slice(start, end + 1);
+    };
+    assert.equal(shared('../dts-header.d.ts'), shared('../../wasm/src/types.d.ts'));
+  });
+});
