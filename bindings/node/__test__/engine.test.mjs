@@ -151,6 +151,8 @@ describe('change events', () => {
     const other = engine.createTenantSync('Other');
     assert.deepEqual(engine.events(other.id).events.map((e) => e.id), [other.id]);
     assert.throws(() => engine.events(tenant.id, -1), (e) => assertTagsmithError(e, 'invalid_input', ['after']));
+    const ahead = engine.events(tenant.id, 10_000);
+    assert.deepEqual([ahead.reset, ahead.events.length, ahead.lastSeq], [true, 0, 4]);
   });
 });
 

@@ -14,8 +14,15 @@ pub fn kwargs_json(kwargs: Option<&Bound<'_, PyDict>>) -> tagsmith_core::Result<
     }
 }
 
+/// How deep a request may nest; deeper (or cyclic) input is `invalid_input`, not a stack overflow.
+const MAX_DEPTH: usize = 32;
+
 /// A Python value as JSON; `field` names it in the error for an unsupported type.
 pub fn value_json(field: &str, v: &Bound<'_, PyAny>) -> tagsmith_core::Result<Value> {
+    nested_json(field, v, 0)
+}
+
+fn nested_json(field: &str, v: &Bound<'_, PyAny>, depth: usize) -> tagsmith_core::Result<Value> {
     let unsupported = |why: &str| {
         let shown = v.repr().map(|r| r.to_string()).unwrap_or_default();
         Error::invalid_field(
@@ -24,6 +31,14 @@ pub fn value_json(field: &str, v: &Bound<'_, PyAny>) -> tagsmith_core::Result<Va
             why.to_owned(),
         )
     };
+    if depth > MAX_DEPTH {
+        let name = if field.is_empty() { "request" } else { field };
+        return Err(Error::invalid_field(
+            name,
+            "…",
+            format!("nests deeper than {MAX_DEPTH} levels (or refers to itself)"),
+        ));
+    }
     if v.is_none() {
         Ok(Value::Null)
     } else if v.is_instance_of::<PyBool>() {
@@ -60,15 +75,16 @@ pub fn value_json(field: &str, v: &Bound<'_, PyAny>) -> tagsmith_core::Result<Va
             } else {
                 format!("{field}.{key}")
             };
-            map.insert(key, value_json(&path, &item)?);
+            map.insert(key, nested_json(&path, &item, depth + 1)?);
         }
         Ok(Value::Object(map))
     } else if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
         let mut items = Vec::new();
         for item in v.try_iter().map_err(|_| unsupported("must be a list"))? {
-            items.push(value_json(
+            items.push(nested_json(
                 field,
                 &item.map_err(|_| unsupported("must be a list"))?,
+                depth + 1,
             )?);
         }
         Ok(Value::Array(items))

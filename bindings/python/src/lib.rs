@@ -33,6 +33,28 @@ fn block<T>(f: impl std::future::Future<Output = core::Result<T>>) -> core::Resu
     pollster::block_on(f)
 }
 
+/// An optional non-negative integer argument, else `invalid_input` naming `field`.
+fn count_arg(
+    py: Python<'_>,
+    field: &str,
+    v: Option<&Bound<'_, PyAny>>,
+    default: u64,
+) -> PyResult<u64> {
+    let Some(v) = v else { return Ok(default) };
+    match value_json(field, v).map_err(|e| to_py_err(py, &e))? {
+        serde_json::Value::Null => Ok(default),
+        serde_json::Value::Number(n) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or(default)),
+        other => Err(to_py_err(
+            py,
+            &core::Error::invalid_field(
+                field,
+                &other.to_string(),
+                "must be a non-negative integer",
+            ),
+        )),
+    }
+}
+
 fn text_arg(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     match value_json(field, v).map_err(|e| to_py_err(py, &e))? {
         serde_json::Value::String(s) => Ok(s),
@@ -100,12 +122,18 @@ impl Engine {
 
     /// The tenant's retained change events after sequence number `after` (0: from the oldest),
     /// at most `limit`; `missed` counts events no longer retained.
-    #[pyo3(signature = (tenant_id, after = 0, limit = 1000))]
-    fn events(&self, tenant_id: &str, after: u64, limit: usize) -> EventBatch {
-        EventBatch::from(
-            self.inner
-                .events(&core::TenantId::new(tenant_id), after, limit),
-        )
+    #[pyo3(signature = (tenant_id, after = None, limit = None))]
+    fn events(
+        &self,
+        py: Python<'_>,
+        tenant_id: &str,
+        after: Option<&Bound<'_, PyAny>>,
+        limit: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<EventBatch> {
+        let after = count_arg(py, "after", after, 0)?;
+        let limit = count_arg(py, "limit", limit, 1000)?;
+        let tenant = core::TenantId::new(tenant_id);
+        call(py, || Ok(self.inner.events(&tenant, after, limit as usize))).map(EventBatch::from)
     }
 
     fn close(&self, py: Python<'_>) -> PyResult<()> {

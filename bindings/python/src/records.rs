@@ -312,6 +312,10 @@ impl EventBatch {
     fn last_seq(&self) -> u64 {
         self.0.last_seq
     }
+    #[getter]
+    fn reset(&self) -> bool {
+        self.0.reset
+    }
 }
 
 fn wire<T: serde::Serialize>(v: &T) -> String {

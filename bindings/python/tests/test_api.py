@@ -135,3 +135,22 @@ def test_change_events_are_numbered_per_tenant(engine):
     assert engine.events(t.id, after=2).events == []
     other = engine.create_tenant("Other")
     assert [ev.entity for ev in engine.events(other.id).events] == ["tenant"]
+    ahead = engine.events(t.id, after=10_000)
+    assert ahead.reset and ahead.events == [] and ahead.last_seq == 2
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.events(t.id, after=-1)
+    assert info.value.fields[0].field == "after"
+
+
+def test_self_referencing_or_deep_input_is_invalid_input_not_a_crash(engine):
+    t, c = _shop(engine)
+    cyclic = {}
+    cyclic["a"] = cyclic
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.trackings(t.id).create(customer_id=c.id, name="x", kind="button_click", selector="a", ga4_params=cyclic)
+    assert info.value.fields[0].field.startswith("ga4_params")
+    deep = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(tagsmith.InvalidInputError):
+        engine.customers(t.id).create(name=deep, website_url="https://x.example")

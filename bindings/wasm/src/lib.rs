@@ -145,7 +145,16 @@ fn options(value: &JsValue, optional: bool) -> ts::Result<Value> {
         });
     }
     let shown = || value.js_typeof().as_string().unwrap_or_default();
-    let text = js_sys::JSON::stringify(value)
+    // JSON.stringify turns NaN and ±Infinity into null, which would silently drop a value:
+    // pass them on as text instead, so core names the field that is not a number.
+    let replacer =
+        Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(|_key: JsValue, v: JsValue| {
+            match v.as_f64() {
+                Some(f) if !f.is_finite() => JsValue::from_str(&f.to_string()),
+                _ => v,
+            }
+        });
+    let text = js_sys::JSON::stringify_with_replacer(value, replacer.as_ref().unchecked_ref())
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| {

@@ -204,6 +204,8 @@ export interface EventBatch {
   missed: number
   /** Pass as `after` next time. */
   lastSeq: number
+  /** `after` was ahead of this stream (sequence numbers restart with the host process): reload state, then poll from `lastSeq`. */
+  reset: boolean
 }
 
 export interface DeleteOptions {

@@ -117,6 +117,20 @@ async function directChecks() {
     return expectError(e, 'invalid_input', ['after']);
   }, out);
 
+  await check('NaN and Infinity are invalid_input naming the field, not a silent null', () => {
+    const shopId = shop.id;
+    let e;
+    try {
+      engine.trackings(acme.id).createSync({
+        customerId: shopId, name: 'NaN', kind: 'button_click', selector: '#x',
+        ads: { category: 'purchase', value: Number.NaN, currency: 'EUR' },
+      });
+    } catch (err) {
+      e = err;
+    }
+    return expectError(e, 'invalid_input', ['ads.value']);
+  }, out);
+
   await check('results are plain camelCase objects; ga4Params keys kept', async () => {
     const t = await engine.trackings(acme.id).create({
       customerId: shop.id, name: 'Buy', kind: 'button_click', selector: 'button.buy',

@@ -206,10 +206,16 @@ fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
 /// A numeric flag: a JSON number if it parses, else the text itself, so core's validation names
 /// the field and the value.
 fn number(text: &str) -> Value {
+    // Non-finite numbers (nan, inf, 1e999) stay text: JSON has no place for them, and dropping
+    // them to null would lose the value silently.
     text.parse::<i64>()
         .map(Value::from)
-        .or_else(|_| text.parse::<f64>().map(Value::from))
-        .unwrap_or_else(|_| Value::from(text))
+        .ok()
+        .or_else(|| {
+            let f = text.parse::<f64>().ok().filter(|f| f.is_finite())?;
+            serde_json::Number::from_f64(f).map(Value::Number)
+        })
+        .unwrap_or_else(|| Value::from(text))
 }
 
 fn integer(field: &str, text: &str) -> tagsmith_core::Result<Value> {

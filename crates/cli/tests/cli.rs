@@ -201,6 +201,30 @@ fn bad_input_is_a_typed_json_error_naming_the_field() {
     ]);
     assert_eq!(err["fields"][0]["field"], "kind");
     assert_eq!(err["fields"][0]["value"], "hover");
+    for bad in ["nan", "inf", "1e999"] {
+        let (code, err) = db.run(&[
+            "trackings",
+            "create",
+            "--tenant",
+            &t,
+            "--customer",
+            "c",
+            "--name",
+            "n",
+            "--kind",
+            "button_click",
+            "--selector",
+            "#x",
+            "--ads-category",
+            "purchase",
+            "--value",
+            bad,
+            "--currency",
+            "EUR",
+        ]);
+        assert_eq!(code, 1, "{bad}");
+        assert_eq!(err["fields"][0]["field"], "ads.value", "{bad}: {err}");
+    }
     let (_, err) = db.run(&["trackings", "list", "--tenant", &t, "--limit", "many"]);
     assert_eq!(err["fields"][0]["field"], "limit");
 }

@@ -24,6 +24,8 @@ struct Inner {
     storage: Storage,
     env: Arc<dyn Env>,
     events: ChangeBus,
+    /// Serializes writes with their event publication (storage has one writer anyway).
+    write_order: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -42,6 +44,7 @@ impl Engine {
                 storage,
                 env,
                 events: ChangeBus::default(),
+                write_order: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -90,6 +93,8 @@ impl Engine {
             name: name.to_owned(),
             created_at: self.env().now(),
         };
+        // Held until the event is published, so sequence numbers follow commit order.
+        let _order = self.inner.write_order.lock().await;
         self.inner.storage.tenants.insert_tenant(&tenant).await?;
         self.publish(
             &tenant.id,
@@ -148,7 +153,7 @@ impl Engine {
     /// The tenant's retained events after sequence number `after` (0: from the oldest retained),
     /// at most `max`: the polling form of [`subscribe`](Self::subscribe) that bindings expose.
     pub fn events(&self, tenant: &TenantId, after: u64, max: usize) -> EventBatch {
-        self.inner.events.subscribe(tenant, Some(after)).drain(max)
+        self.inner.events.poll(tenant, after, max)
     }
 
     fn env(&self) -> &dyn Env {
@@ -202,6 +207,8 @@ impl Customers {
             created_at: now,
             updated_at: now,
         };
+        // Held until the event is published, so sequence numbers follow commit order.
+        let _order = self.engine.inner.write_order.lock().await;
         self.engine
             .inner
             .storage
@@ -267,6 +274,8 @@ impl Customers {
         }
         customer.version += 1;
         customer.updated_at = self.engine.env().now();
+        // Held until the event is published, so sequence numbers follow commit order.
+        let _order = self.engine.inner.write_order.lock().await;
         self.engine
             .inner
             .storage
@@ -284,6 +293,8 @@ impl Customers {
     /// `not_found`, or `conflict` on a stale version.
     pub async fn delete(&self, id: &CustomerId, expected_version: Option<i64>) -> Result<Customer> {
         let at = self.engine.env().now();
+        // Held until the event is published, so sequence numbers follow commit order.
+        let _order = self.engine.inner.write_order.lock().await;
         let (customer, trackings) = self
             .engine
             .inner
@@ -327,6 +338,8 @@ impl Trackings {
         let id = TrackingId::generate(self.engine.env());
         let tracking = Tracking::from_new(id, self.tenant.clone(), new, self.engine.env().now());
         tracking.validate()?;
+        // Held until the event is published, so sequence numbers follow commit order.
+        let _order = self.engine.inner.write_order.lock().await;
         self.engine
             .inner
             .storage
@@ -397,6 +410,8 @@ impl Trackings {
         }
         tracking.version += 1;
         tracking.updated_at = self.engine.env().now();
+        // Held until the event is published, so sequence numbers follow commit order.
+        let _order = self.engine.inner.write_order.lock().await;
         self.engine
             .inner
             .storage
@@ -421,6 +436,13 @@ impl Trackings {
         status: SyncStatus,
         error: Option<String>,
     ) -> Result<Tracking> {
+        if status == SyncStatus::Deleted {
+            return Err(crate::Error::invalid_field(
+                "status",
+                status.as_str(),
+                "is set by deleting the tracking, not by a sync outcome",
+            ));
+        }
         let mut tracking = self.get(id).await?;
         if tracking.version != expected_version {
             return Err(crate::store::stale(
@@ -442,6 +464,8 @@ impl Trackings {
         }
         tracking.version += 1;
         tracking.updated_at = now;
+        // Held until the event is published, so sequence numbers follow commit order.
+        let _order = self.engine.inner.write_order.lock().await;
         self.engine
             .inner
             .storage
@@ -458,6 +482,8 @@ impl Trackings {
     /// `not_found`, or `conflict` on a stale version.
     pub async fn delete(&self, id: &TrackingId, expected_version: Option<i64>) -> Result<Tracking> {
         let at = self.engine.env().now();
+        // Held until the event is published, so sequence numbers follow commit order.
+        let _order = self.engine.inner.write_order.lock().await;
         let tracking = self
             .engine
             .inner

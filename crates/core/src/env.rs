@@ -30,12 +30,20 @@ impl Env for SystemEnv {
     }
 
     fn fill_random(&self, buf: &mut [u8]) {
-        // The OS source only fails on exotic platforms; fall back to clock-seeded bytes so id
-        // generation never panics (ids also carry a uniqueness check in storage).
+        // The OS source only fails on exotic platforms; fall back to the clock mixed with a
+        // process-wide counter so ids made in the same microsecond still differ (storage also
+        // refuses a colliding id rather than overwrite).
         if getrandom::fill(buf).is_err() {
-            let seed = self.now().as_micros() as u64;
-            for (i, b) in buf.iter_mut().enumerate() {
-                *b = (seed.rotate_left(i as u32 * 7) >> 3) as u8 ^ i as u8;
+            static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut state = (self.now().as_micros() as u64) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            for b in buf.iter_mut() {
+                // splitmix64 step
+                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                *b = (z ^ (z >> 31)) as u8;
             }
         }
     }

@@ -60,6 +60,7 @@ pub struct ChangeEvent {
 }
 
 /// What a subscription yields.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Received {
@@ -70,6 +71,12 @@ pub enum Received {
     Lagged {
         /// How many events were skipped.
         missed: u64,
+        /// The sequence number delivered next.
+        resume_from: u64,
+    },
+    /// The position resumed from is ahead of this stream: sequence numbers started again (the
+    /// host process restarted; they are per process). Reload state, then carry on.
+    Reset {
         /// The sequence number delivered next.
         resume_from: u64,
     },
@@ -85,12 +92,22 @@ pub struct EventBatch {
     pub missed: u64,
     /// Pass as `after` next time.
     pub last_seq: u64,
+    /// `after` was ahead of this stream (it restarted with the host process): reload state from
+    /// storage, then poll from `last_seq`.
+    pub reset: bool,
 }
 
 #[derive(Debug, Default)]
 struct Log {
     next_seq: u64,
     ring: VecDeque<ChangeEvent>,
+}
+
+impl Log {
+    /// The sequence number the next event gets (numbering starts at 1).
+    fn head(&self) -> u64 {
+        self.next_seq.max(1)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -121,14 +138,22 @@ impl ChangeBus {
         map.entry(tenant.clone()).or_default().clone()
     }
 
+    /// Poll without registering the tenant (a poll with any id must not grow the bus).
+    pub(crate) fn poll(&self, tenant: &TenantId, after: u64, max: usize) -> EventBatch {
+        let existing = {
+            let map = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+            map.get(tenant).cloned()
+        };
+        Subscription::starting(existing.unwrap_or_default(), Some(after)).drain(max)
+    }
+
     /// Publish a committed change.
     pub(crate) fn publish(&self, tenant: &TenantId, change: Change) {
         let log = self.log(tenant);
         {
             let mut l = log.log.lock().unwrap_or_else(|p| p.into_inner());
-            l.next_seq = l.next_seq.max(1);
-            let seq = l.next_seq;
-            l.next_seq += 1;
+            let seq = l.head();
+            l.next_seq = seq + 1;
             if l.ring.len() == RETAINED_EVENTS {
                 l.ring.pop_front();
             }
@@ -147,17 +172,7 @@ impl ChangeBus {
     }
 
     pub(crate) fn subscribe(&self, tenant: &TenantId, after: Option<u64>) -> Subscription {
-        let log = self.log(tenant);
-        let next = match after {
-            Some(seq) => seq + 1,
-            None => log
-                .log
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .next_seq
-                .max(1),
-        };
-        Subscription { log, next }
+        Subscription::starting(self.log(tenant), after)
     }
 }
 
@@ -166,11 +181,28 @@ impl ChangeBus {
 pub struct Subscription {
     log: Arc<TenantLog>,
     next: u64,
+    /// `after` was ahead of the stream: the first thing delivered is `Received::Reset`.
+    reset: bool,
 }
 
 impl Subscription {
+    fn starting(log: Arc<TenantLog>, after: Option<u64>) -> Self {
+        let head = log.log.lock().unwrap_or_else(|p| p.into_inner()).head();
+        let (next, reset) = match after.map(|a| a.checked_add(1)) {
+            None => (head, false),
+            Some(Some(next)) if next <= head => (next, false),
+            Some(_) => (head, true),
+        };
+        Self { log, next, reset }
+    }
+
     /// The next event if one is ready, without waiting.
     pub fn try_next(&mut self) -> Option<Received> {
+        if std::mem::take(&mut self.reset) {
+            return Some(Received::Reset {
+                resume_from: self.next,
+            });
+        }
         let l = self.log.log.lock().unwrap_or_else(|p| p.into_inner());
         let oldest = l.ring.front()?.seq;
         if self.next < oldest {
@@ -209,6 +241,7 @@ impl Subscription {
             events: Vec::new(),
             missed: 0,
             last_seq: self.next.saturating_sub(1),
+            reset: false,
         };
         while batch.events.len() < max {
             match self.try_next() {
@@ -221,6 +254,10 @@ impl Subscription {
                     resume_from,
                 }) => {
                     batch.missed += missed;
+                    batch.last_seq = resume_from.saturating_sub(1);
+                }
+                Some(Received::Reset { resume_from }) => {
+                    batch.reset = true;
                     batch.last_seq = resume_from.saturating_sub(1);
                 }
                 None => break,

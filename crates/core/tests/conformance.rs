@@ -187,6 +187,20 @@ mod suite {
             Some(tagsmith_core::Received::Event(e)) => assert_eq!(e.id, tr.id.to_string()),
             other => panic!("resume gave {other:?}"),
         }
+        // Resuming ahead of the stream (the host restarted) is a reset, never a silent gap.
+        let ahead = engine.events(&t.id, 10_000, 10);
+        assert!(ahead.reset && ahead.events.is_empty(), "{ahead:?}");
+        let resumed = engine.events(&t.id, ahead.last_seq, 10);
+        assert!(!resumed.reset && resumed.events.is_empty());
+        assert!(engine.events(&t.id, u64::MAX, 10).reset);
+        let mut sub_ahead = engine.subscribe(&t.id, Some(u64::MAX));
+        assert!(matches!(
+            sub_ahead.try_next(),
+            Some(tagsmith_core::Received::Reset { .. })
+        ));
+        // Polling an unknown tenant is empty, not an error (and registers nothing).
+        let unknown = engine.events(&TenantId::new("ten_unknown"), 0, 10);
+        assert!(unknown.events.is_empty() && !unknown.reset && unknown.missed == 0);
         // Async delivery wakes a waiting subscriber.
         let mut waiting = engine.subscribe(&t.id, None);
         let c2 = ok(block(
@@ -239,6 +253,91 @@ mod suite {
         );
     }
 
+    pub fn events_follow_commit_order_under_concurrent_writers(engine: Engine) {
+        let t = ok(block(engine.create_tenant("Order")));
+        let customers = engine.customers(t.id.clone());
+        let c = ok(block(customers.create(new_customer("Shop"))));
+        std::thread::scope(|s| {
+            for w in 0..4 {
+                let customers = customers.clone();
+                let id = c.id.clone();
+                s.spawn(move || {
+                    let mut done = 0;
+                    while done < 25 {
+                        let current = ok(block(customers.get(&id)));
+                        let patch = CustomerPatch {
+                            version: current.version,
+                            name: Some(format!("w{w}-{done}")),
+                            ..Default::default()
+                        };
+                        match block(customers.update(&id, patch)) {
+                            Ok(_) => done += 1,
+                            Err(e) if e.code() == "conflict" => {}
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                });
+            }
+        });
+        let batch = engine.events(&t.id, 0, 1000);
+        let versions: Vec<i64> = batch
+            .events
+            .iter()
+            .filter(|e| e.id == c.id.as_str())
+            .map(|e| e.version)
+            .collect();
+        assert_eq!(
+            versions,
+            (1..=101).collect::<Vec<_>>(),
+            "events out of commit order"
+        );
+    }
+
+    pub fn sync_outcomes_are_recorded_but_cannot_delete(engine: Engine) {
+        let t = ok(block(engine.create_tenant("Sync")));
+        let c = ok(block(
+            engine.customers(t.id.clone()).create(new_customer("Shop")),
+        ));
+        let trackings = engine.trackings(t.id.clone());
+        let tr = ok(block(trackings.create(new_tracking(&c.id, "x"))));
+        let synced = ok(block(trackings.set_sync_status(
+            &tr.id,
+            1,
+            tagsmith_core::SyncStatus::Synced,
+            None,
+        )));
+        assert!(synced.last_synced_at.is_some());
+        let err =
+            block(trackings.set_sync_status(&tr.id, 2, tagsmith_core::SyncStatus::Deleted, None));
+        assert_eq!(code(err), "invalid_input");
+        // An edit of what is tracked puts it back to pending, and says so.
+        let patch = TrackingPatch {
+            version: 2,
+            selector: Some(Some("#other".into())),
+            ..Default::default()
+        };
+        assert_eq!(
+            ok(block(trackings.update(&tr.id, patch))).sync_status,
+            tagsmith_core::SyncStatus::Pending
+        );
+        let actions: Vec<_> = engine
+            .events(&t.id, 0, 100)
+            .events
+            .into_iter()
+            .filter(|e| e.id == tr.id.as_str())
+            .map(|e| (serde_json::to_value(e.action).ok(), e.sync_status))
+            .collect();
+        assert_eq!(
+            actions.last().map(|a| a.1),
+            Some(Some(tagsmith_core::SyncStatus::Pending))
+        );
+        assert!(
+            actions
+                .iter()
+                .any(|a| a.0 == Some(serde_json::json!("status_changed")))
+        );
+    }
+
     pub fn closed_engines_refuse_calls(engine: Engine) {
         let t = ok(block(engine.create_tenant("Close")));
         ok(engine.close());
@@ -278,7 +377,8 @@ mod isolation {
     #[derive(Clone)]
     enum Rec {
         Customer(CustomerId),
-        Tracking(TrackingId),
+        /// A tracking and the customer it belongs to (so the model knows what a delete cascades).
+        Tracking(TrackingId, CustomerId),
     }
 
     pub fn run(engine: Engine, ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -317,7 +417,7 @@ mod isolation {
                             .create(new_tracking(&cid, &format!("t{n}"))),
                     );
                     if owner == tenant {
-                        records.push((tenant, Rec::Tracking(ok(r).id), 1, true));
+                        records.push((tenant, Rec::Tracking(ok(r).id, cid), 1, true));
                     } else {
                         prop_assert_eq!(code(r), "not_found");
                     }
@@ -354,7 +454,7 @@ mod isolation {
                             .map(|c| c.version)
                             .map_err(|e| e.code())
                         }
-                        Rec::Tracking(id) => {
+                        Rec::Tracking(id, _) => {
                             let h = engine.trackings(t);
                             match kind {
                                 "get" => block(h.get(id)),
@@ -383,12 +483,9 @@ mod isolation {
                         records[i].3 = false;
                         if let Rec::Customer(id) = &rec {
                             live_customers.entry(owner).or_default().retain(|c| c != id);
-                            // Its trackings went with it.
+                            // Its trackings went with it (by the model, not by asking the engine).
                             for r in records.iter_mut().filter(|r| r.0 == owner && r.3) {
-                                if let Rec::Tracking(tid) = &r.1
-                                    && block(engine.trackings(tenants[owner].clone()).get(tid))
-                                        .is_err()
-                                {
+                                if matches!(&r.1, Rec::Tracking(_, cid) if cid == id) {
                                     r.3 = false;
                                 }
                             }
@@ -407,16 +504,21 @@ mod isolation {
                     })));
                     prop_assert!(cs.items.iter().all(|c| c.tenant_id == tenants[actor]));
                     prop_assert!(ts.items.iter().all(|c| c.tenant_id == tenants[actor]));
-                    let own_live_c = records
-                        .iter()
-                        .filter(|r| r.0 == actor && r.3 && matches!(r.1, Rec::Customer(_)))
-                        .count();
-                    let own_live_t = records
-                        .iter()
-                        .filter(|r| r.0 == actor && r.3 && matches!(r.1, Rec::Tracking(_)))
-                        .count();
-                    prop_assert_eq!(cs.total as usize, own_live_c);
-                    prop_assert_eq!(ts.total as usize, own_live_t);
+                    // Exactly the tenant's live records, by id.
+                    let mut want_c: Vec<String> = Vec::new();
+                    let mut want_t: Vec<String> = Vec::new();
+                    for r in records.iter().filter(|r| r.0 == actor && r.3) {
+                        match &r.1 {
+                            Rec::Customer(id) => want_c.push(id.to_string()),
+                            Rec::Tracking(id, _) => want_t.push(id.to_string()),
+                        }
+                    }
+                    let got_c: Vec<String> = cs.items.iter().map(|c| c.id.to_string()).collect();
+                    let got_t: Vec<String> = ts.items.iter().map(|t| t.id.to_string()).collect();
+                    prop_assert_eq!(got_c, want_c);
+                    prop_assert_eq!(got_t, want_t);
+                    prop_assert_eq!(cs.total, cs.items.len() as u64);
+                    prop_assert_eq!(ts.total, ts.items.len() as u64);
                 }
                 _ => {}
             }
@@ -449,6 +551,14 @@ macro_rules! backend_suite {
             #[test]
             fn a_slow_subscriber_is_told_it_lagged() {
                 suite::a_slow_subscriber_is_told_it_lagged($make);
+            }
+            #[test]
+            fn events_follow_commit_order_under_concurrent_writers() {
+                suite::events_follow_commit_order_under_concurrent_writers($make);
+            }
+            #[test]
+            fn sync_outcomes_are_recorded_but_cannot_delete() {
+                suite::sync_outcomes_are_recorded_but_cannot_delete($make);
             }
             #[test]
             fn closed_engines_refuse_calls() {
@@ -519,6 +629,18 @@ fn sqlite_newer_schema_is_refused_naming_both_versions() {
         err.message().contains("99") && err.message().contains(&v),
         "{err}"
     );
+}
+
+#[test]
+fn sqlite_negative_schema_version_is_refused() {
+    let path = temp_db("negative");
+    ok(Engine::open(&path).and_then(|e| e.close()));
+    rusqlite_conn(&path)
+        .pragma_update(None, "user_version", -3)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = Engine::open(&path).map(|_| ()).unwrap_err();
+    assert_eq!(err.code(), "storage");
+    assert!(err.message().contains("-3"), "{err}");
 }
 
 #[test]

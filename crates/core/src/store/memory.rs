@@ -123,10 +123,7 @@ impl TenantStore for MemoryStore {
     async fn insert_tenant(&self, tenant: &Tenant) -> Result<()> {
         self.with(|s| {
             if s.tenant_seq.contains_key(&tenant.id) {
-                return Err(Error::new(
-                    crate::ErrorKind::AlreadyExists,
-                    "tenant id exists",
-                ));
+                return Err(id_collision(tenant.id.as_str()));
             }
             let seq = s.seq();
             s.tenants.insert(seq, tenant.clone());
@@ -157,6 +154,9 @@ impl CustomerStore for MemoryStore {
         self.with(|s| {
             if !s.tenant_seq.contains_key(&customer.tenant_id) {
                 return Err(Error::not_found("tenant", customer.tenant_id.as_str()));
+            }
+            if s.customer_seq.contains_key(&customer.id) {
+                return Err(id_collision(customer.id.as_str()));
             }
             let seq = s.seq();
             s.customers
@@ -240,6 +240,14 @@ impl CustomerStore for MemoryStore {
     }
 }
 
+/// A generated id that is already taken (the random source failed twice over): refuse rather
+/// than orphan the existing record.
+fn id_collision(id: &str) -> Error {
+    Error::internal(format!(
+        "generated id {id} collided with an existing one; retry"
+    ))
+}
+
 fn mark_deleted(row: &mut Row<Tracking>, at: Timestamp) {
     row.deleted = true;
     row.record.sync_status = SyncStatus::Deleted;
@@ -253,6 +261,9 @@ impl TrackingStore for MemoryStore {
     async fn insert_tracking(&self, tracking: &Tracking) -> Result<()> {
         self.with(|s| {
             s.customer_row(&tracking.tenant_id, &tracking.customer_id)?;
+            if s.tracking_seq.contains_key(&tracking.id) {
+                return Err(id_collision(tracking.id.as_str()));
+            }
             if s.name_taken(tracking) {
                 return Err(duplicate_tracking(&tracking.name));
             }

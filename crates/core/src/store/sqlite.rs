@@ -148,6 +148,12 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     let current: i64 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(sql_error)?;
+    if current < 0 {
+        return Err(Error::storage(format!(
+            "the database has schema version {current}, which no tagsmith writes: it is not a \
+             tagsmith database"
+        )));
+    }
     if current > SCHEMA_VERSION {
         return Err(Error::storage(format!(
             "the database has schema version {current}, newer than {SCHEMA_VERSION} which this \
@@ -192,6 +198,11 @@ impl Context for Error {
             None => prefixed,
         }
     }
+}
+
+/// A generated id that collided with an existing one (the random source failed twice over).
+fn is_id_collision(e: &rusqlite::Error) -> bool {
+    is_unique_violation(e) && e.to_string().contains(".id")
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
@@ -534,6 +545,10 @@ fn write_tracking(tx: &Transaction<'_>, sql: &str, t: &Tracking) -> Result<()> {
         .and_then(|mut s| s.execute(refs.as_slice()))
     {
         Ok(_) => Ok(()),
+        Err(e) if is_id_collision(&e) => Err(Error::internal(format!(
+            "generated tracking id {} collided with an existing one; retry",
+            t.id
+        ))),
         Err(e) if is_unique_violation(&e) => Err(duplicate_tracking(&t.name)),
         Err(e) => Err(sql_error(e)),
     }
