@@ -73,7 +73,14 @@ struct Engine {
 #[pymethods]
 impl Engine {
     #[staticmethod]
-    fn open(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
+    fn open(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let path: std::path::PathBuf = path.extract().map_err(|_| {
+            let shown = path.repr().map(|r| r.to_string()).unwrap_or_default();
+            to_py_err(
+                py,
+                &core::Error::invalid_field("path", &shown, "must be a str or os.PathLike"),
+            )
+        })?;
         call(py, || core::Engine::open(path)).map(|inner| Self { inner })
     }
 
@@ -94,8 +101,8 @@ impl Engine {
         call(py, || block(self.inner.create_tenant(&name))).map(Tenant::from)
     }
 
-    fn get_tenant(&self, py: Python<'_>, id: &str) -> PyResult<Tenant> {
-        let id = core::TenantId::new(id);
+    fn get_tenant(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Tenant> {
+        let id = core::TenantId::new(text_arg(py, "id", id)?);
         call(py, || block(self.inner.get_tenant(&id))).map(Tenant::from)
     }
 
@@ -108,16 +115,18 @@ impl Engine {
         Page::new(py, page, Tenant::from)
     }
 
-    fn customers(&self, tenant_id: &str) -> Customers {
-        Customers {
+    fn customers(&self, py: Python<'_>, tenant_id: &Bound<'_, PyAny>) -> PyResult<Customers> {
+        let tenant_id = text_arg(py, "tenant_id", tenant_id)?;
+        Ok(Customers {
             inner: self.inner.customers(tenant_id),
-        }
+        })
     }
 
-    fn trackings(&self, tenant_id: &str) -> Trackings {
-        Trackings {
+    fn trackings(&self, py: Python<'_>, tenant_id: &Bound<'_, PyAny>) -> PyResult<Trackings> {
+        let tenant_id = text_arg(py, "tenant_id", tenant_id)?;
+        Ok(Trackings {
             inner: self.inner.trackings(tenant_id),
-        }
+        })
     }
 
     /// The tenant's retained change events after sequence number `after` (0: from the oldest),
@@ -126,13 +135,13 @@ impl Engine {
     fn events(
         &self,
         py: Python<'_>,
-        tenant_id: &str,
+        tenant_id: &Bound<'_, PyAny>,
         after: Option<&Bound<'_, PyAny>>,
         limit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<EventBatch> {
         let after = count_arg(py, "after", after, 0)?;
         let limit = count_arg(py, "limit", limit, 1000)?;
-        let tenant = core::TenantId::new(tenant_id);
+        let tenant = core::TenantId::new(text_arg(py, "tenant_id", tenant_id)?);
         call(py, || Ok(self.inner.events(&tenant, after, limit as usize))).map(EventBatch::from)
     }
 
@@ -168,8 +177,8 @@ impl Customers {
         call(py, || block(self.inner.create(new))).map(Customer::from)
     }
 
-    fn get(&self, py: Python<'_>, id: &str) -> PyResult<Customer> {
-        let id = core::CustomerId::new(id);
+    fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Customer> {
+        let id = core::CustomerId::new(text_arg(py, "id", id)?);
         call(py, || block(self.inner.get(&id))).map(Customer::from)
     }
 
@@ -184,11 +193,11 @@ impl Customers {
     fn update(
         &self,
         py: Python<'_>,
-        id: &str,
+        id: &Bound<'_, PyAny>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Customer> {
         let patch = parse(py, fields)?;
-        let id = core::CustomerId::new(id);
+        let id = core::CustomerId::new(text_arg(py, "id", id)?);
         call(py, || block(self.inner.update(&id, patch))).map(Customer::from)
     }
 
@@ -196,11 +205,11 @@ impl Customers {
     fn delete(
         &self,
         py: Python<'_>,
-        id: &str,
+        id: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Customer> {
         let options: core::DeleteOptions = parse(py, options)?;
-        let id = core::CustomerId::new(id);
+        let id = core::CustomerId::new(text_arg(py, "id", id)?);
         call(py, || block(self.inner.delete(&id, options.version))).map(Customer::from)
     }
 }
@@ -218,8 +227,8 @@ impl Trackings {
         call(py, || block(self.inner.create(new))).map(Tracking::from)
     }
 
-    fn get(&self, py: Python<'_>, id: &str) -> PyResult<Tracking> {
-        let id = core::TrackingId::new(id);
+    fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Tracking> {
+        let id = core::TrackingId::new(text_arg(py, "id", id)?);
         call(py, || block(self.inner.get(&id))).map(Tracking::from)
     }
 
@@ -234,11 +243,11 @@ impl Trackings {
     fn update(
         &self,
         py: Python<'_>,
-        id: &str,
+        id: &Bound<'_, PyAny>,
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Tracking> {
         let patch = parse(py, fields)?;
-        let id = core::TrackingId::new(id);
+        let id = core::TrackingId::new(text_arg(py, "id", id)?);
         call(py, || block(self.inner.update(&id, patch))).map(Tracking::from)
     }
 
@@ -246,11 +255,11 @@ impl Trackings {
     fn delete(
         &self,
         py: Python<'_>,
-        id: &str,
+        id: &Bound<'_, PyAny>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Tracking> {
         let options: core::DeleteOptions = parse(py, options)?;
-        let id = core::TrackingId::new(id);
+        let id = core::TrackingId::new(text_arg(py, "id", id)?);
         call(py, || block(self.inner.delete(&id, options.version))).map(Tracking::from)
     }
 }

@@ -70,6 +70,15 @@ def test_wrong_python_types_are_invalid_input_naming_the_field(engine):
     with pytest.raises(tagsmith.InvalidInputError):
         engine.create_tenant(None)
     with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.customers(t.id).get(42)
+    assert info.value.fields[0].field == "id"
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.trackings(None)
+    assert info.value.fields[0].field == "tenant_id"
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        tagsmith.Engine.open(3.5)
+    assert info.value.fields[0].field == "path"
+    with pytest.raises(tagsmith.InvalidInputError) as info:
         engine.customers(t.id).delete(c.id, version="1")
     assert info.value.fields[0].field == "version"
 
