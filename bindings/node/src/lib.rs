@@ -17,7 +17,7 @@ use napi_derive::napi;
 use serde_json::{Map, Value as Json};
 use tagsmith_core::casing::{field_path_to_camel, keys_to_snake, to_camel_json};
 use tagsmith_core::{
-    CustomerId, DeleteOptions, Error as CoreError, TenantId, TrackingId, from_json,
+    CustomerId, DeleteOptions, Error as CoreError, EventsOptions, TenantId, TrackingId, from_json,
 };
 
 type Outcome<T> = std::result::Result<T, CoreError>;
@@ -179,29 +179,9 @@ fn string_arg(value: Unknown<'_>, field: &str) -> Outcome<String> {
     Err(CoreError::invalid_field(field, &shown, "must be a string"))
 }
 
-/// An optional non-negative integer argument; anything else is `invalid_input` naming `field`.
-fn count_arg(value: Option<Unknown<'_>>, field: &str, default: u64) -> Outcome<u64> {
-    let Some(value) = value else {
-        return Ok(default);
-    };
-    match Json::from_unknown(value) {
-        Ok(Json::Null) => Ok(default),
-        Ok(Json::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or(default)),
-        Ok(Json::Number(n))
-            if n.as_f64()
-                .is_some_and(|f| f >= 0.0 && f.fract() == 0.0 && f < 9e15) =>
-        {
-            Ok(n.as_f64().map_or(default, |f| f as u64))
-        }
-        other => {
-            let shown = other.map_or_else(|_| "?".to_owned(), |v| v.to_string());
-            Err(CoreError::invalid_field(
-                field,
-                &shown,
-                "must be a non-negative integer",
-            ))
-        }
-    }
+/// An optional scalar argument as JSON (`undefined` → `null`), for core to check.
+fn opt_arg_value(value: Option<Unknown<'_>>) -> Outcome<Json> {
+    value.map_or(Ok(Json::Null), |v| json_arg(v, false))
 }
 
 /// A core result as a plain JS-shaped value (camelCase keys, times as RFC 3339 strings).
@@ -280,13 +260,14 @@ impl Engine {
         limit: Option<Unknown<'_>>,
     ) -> napi::Result<Unknown<'e>> {
         let tenant = string_arg(tenant_id, "tenantId");
-        let after = count_arg(after, "after", 0);
-        let limit = count_arg(limit, "limit", 1000);
+        let after = opt_arg_value(after);
+        let limit = opt_arg_value(limit);
         run_sync_json(env, || {
-            let batch = self
+            let options: EventsOptions =
+                from_json(serde_json::json!({"after": after?, "limit": limit?}))?;
+            to_json(Ok(self
                 .inner
-                .events(&TenantId::new(tenant?), after?, limit? as usize);
-            to_json(Ok(batch))
+                .events_with(&TenantId::new(tenant?), &options)))
         })
     }
 

@@ -33,29 +33,10 @@ fn block<T>(f: impl std::future::Future<Output = core::Result<T>>) -> core::Resu
     pollster::block_on(f)
 }
 
-/// An optional non-negative integer argument, else `invalid_input` naming `field`.
-fn count_arg(
-    py: Python<'_>,
-    field: &str,
-    v: Option<&Bound<'_, PyAny>>,
-    default: u64,
-) -> PyResult<u64> {
-    let Some(v) = v else { return Ok(default) };
-    match value_json(field, v).map_err(|e| to_py_err(py, &e))? {
-        serde_json::Value::Null => Ok(default),
-        serde_json::Value::Number(n) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or(default)),
-        other => Err(to_py_err(
-            py,
-            &core::Error::invalid_field(
-                field,
-                &other.to_string(),
-                "must be a non-negative integer",
-            ),
-        )),
-    }
-}
-
 fn text_arg(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(text) = v.extract::<String>() {
+        return Ok(text);
+    }
     match value_json(field, v).map_err(|e| to_py_err(py, &e))? {
         serde_json::Value::String(s) => Ok(s),
         other => Err(to_py_err(
@@ -139,10 +120,15 @@ impl Engine {
         after: Option<&Bound<'_, PyAny>>,
         limit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<EventBatch> {
-        let after = count_arg(py, "after", after, 0)?;
-        let limit = count_arg(py, "limit", limit, 1000)?;
         let tenant = core::TenantId::new(text_arg(py, "tenant_id", tenant_id)?);
-        call(py, || Ok(self.inner.events(&tenant, after, limit as usize))).map(EventBatch::from)
+        let arg = |field: &str, v: Option<&Bound<'_, PyAny>>| {
+            v.map_or(Ok(serde_json::Value::Null), |v| value_json(field, v))
+        };
+        let options: core::EventsOptions = arg("after", after)
+            .and_then(|a| Ok(serde_json::json!({"after": a, "limit": arg("limit", limit)?})))
+            .and_then(core::from_json)
+            .map_err(|e| to_py_err(py, &e))?;
+        call(py, || Ok(self.inner.events_with(&tenant, &options))).map(EventBatch::from)
     }
 
     fn close(&self, py: Python<'_>) -> PyResult<()> {

@@ -27,8 +27,8 @@ use serde_json::Value;
 use tagsmith_core as ts;
 use tagsmith_core::casing::{field_path_to_camel, keys_to_camel, keys_to_snake};
 use tagsmith_core::{
-    CustomerId, CustomerPatch, DeleteOptions, Error, ListOptions, ListTrackings, NewCustomer,
-    NewTracking, TenantId, Timestamp, TrackingId, TrackingPatch, from_json,
+    CustomerId, CustomerPatch, DeleteOptions, Error, EventsOptions, ListOptions, ListTrackings,
+    NewCustomer, NewTracking, TenantId, Timestamp, TrackingId, TrackingPatch, from_json,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -181,21 +181,6 @@ fn string_arg(value: &JsValue, field: &str) -> ts::Result<String> {
         .ok_or_else(|| Error::invalid_field(field, &describe(value), "must be a string"))
 }
 
-/// An optional non-negative integer argument; anything else is `invalid_input` naming `field`.
-fn count_arg(value: &JsValue, field: &str, default: u64) -> ts::Result<u64> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(default);
-    }
-    match value.as_f64() {
-        Some(f) if f >= 0.0 && f.fract() == 0.0 && f < 9e15 => Ok(f as u64),
-        _ => Err(Error::invalid_field(
-            field,
-            &describe(value),
-            "must be a non-negative integer",
-        )),
-    }
-}
-
 /// A result as a plain JS object with camelCase keys (`null` for `None`, objects for maps).
 fn to_js<T: Serialize>(value: &T) -> ts::Result<JsValue> {
     let json = serde_json::to_value(value)
@@ -269,9 +254,11 @@ impl Engine {
     ) -> Result<JsValue, JsValue> {
         let batch = (|| {
             let tenant = TenantId::new(string_arg(&tenant_id, "tenantId")?);
-            let after = count_arg(&after, "after", 0)?;
-            let limit = count_arg(&limit, "limit", 1000)?;
-            to_js(&self.inner.events(&tenant, after, limit as usize))
+            let query = js_sys::Object::new();
+            set(&query, "after", &after);
+            set(&query, "limit", &limit);
+            let options: EventsOptions = from_json(options(&query, true)?)?;
+            to_js(&self.inner.events_with(&tenant, &options))
         })();
         batch.map_err(|e| js_error(&e))
     }

@@ -156,6 +156,12 @@ impl Engine {
         self.inner.events.poll(tenant, after, max)
     }
 
+    /// [`events`](Self::events) with the bindings' options and their defaults.
+    pub fn events_with(&self, tenant: &TenantId, options: &crate::EventsOptions) -> EventBatch {
+        let limit = options.limit.unwrap_or(crate::EventsOptions::DEFAULT_LIMIT);
+        self.events(tenant, options.after.unwrap_or(0), limit)
+    }
+
     fn env(&self) -> &dyn Env {
         self.inner.env.as_ref()
     }

@@ -67,6 +67,24 @@ pub struct DeleteOptions {
     pub version: Option<i64>,
 }
 
+/// Options of polling a tenant's change events (`engine.events(tenant_id, after, limit)` in every
+/// binding): both optional, non-negative integers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsOptions {
+    /// Deliver events after this sequence number (default 0: from the oldest retained).
+    #[serde(default)]
+    pub after: Option<u64>,
+    /// At most this many events (default [`EventsOptions::DEFAULT_LIMIT`]).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl EventsOptions {
+    /// Events per poll when no limit is given.
+    pub const DEFAULT_LIMIT: usize = 1000;
+}
+
 /// Serde helper: distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`),
 /// so a patch can clear an optional field.
 pub(crate) mod double_option {
