@@ -9,7 +9,7 @@ fn main() -> tagsmith_core::Result<()> {
     let engine = Engine::open(&path)?;
     pollster::block_on(async {
         let acme = engine.create_tenant("Acme Agency").await?;
-        let mut events = engine.subscribe(&acme.id, None);
+        let mut events = engine.subscribe(&acme.id, None).await?;
         let shop = engine
             .customers(acme.id.clone())
             .create(from_json(
@@ -48,12 +48,14 @@ fn main() -> tagsmith_core::Result<()> {
         );
         println!("a page_view without a URL rule is refused: {:?}", bad);
 
-        while let Some(Received::Event(e)) = events.try_next() {
-            println!("event #{}: {:?} {:?} {}", e.seq, e.entity, e.action, e.id);
+        while let Some(Received::Event(e)) = events.try_next().await? {
+            println!("event #{}: {} {} {}", e.seq, e.entity, e.action, e.id);
         }
         Ok::<_, tagsmith_core::Error>(())
     })?;
     engine.close()?;
-    let _ = std::fs::remove_file(&path);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
     Ok(())
 }

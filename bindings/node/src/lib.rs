@@ -265,9 +265,9 @@ impl Engine {
         run_sync_json(env, || {
             let options: EventsOptions =
                 from_json(serde_json::json!({"after": after?, "limit": limit?}))?;
-            to_json(Ok(self
-                .inner
-                .events_with(&TenantId::new(tenant?), &options)))
+            to_json(pollster::block_on(
+                self.inner.events_with(&TenantId::new(tenant?), &options),
+            ))
         })
     }
 

@@ -128,7 +128,7 @@ impl Engine {
             .and_then(|a| Ok(serde_json::json!({"after": a, "limit": arg("limit", limit)?})))
             .and_then(core::from_json)
             .map_err(|e| to_py_err(py, &e))?;
-        call(py, || Ok(self.inner.events_with(&tenant, &options))).map(EventBatch::from)
+        call(py, || block(self.inner.events_with(&tenant, &options))).map(EventBatch::from)
     }
 
     fn close(&self, py: Python<'_>) -> PyResult<()> {

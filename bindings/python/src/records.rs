@@ -82,9 +82,9 @@ record!(AdsConversion, core::AdsConversion, |a| format!(
 record!(ChangeEvent, core::ChangeEvent, |e| format!(
     "ChangeEvent(seq={}, entity={:?}, id={:?}, action={:?})",
     e.seq,
-    serde_json::to_value(e.entity).unwrap_or_default(),
+    e.entity.as_str(),
     e.id,
-    serde_json::to_value(e.action).unwrap_or_default()
+    e.action.as_str()
 ));
 
 #[pymethods]
@@ -222,20 +222,8 @@ impl Tracking {
         self.0.sync_error.as_deref()
     }
     #[getter]
-    fn gtm_trigger_id(&self) -> Option<&str> {
-        self.0.gtm_trigger_id.as_deref()
-    }
-    #[getter]
-    fn gtm_tag_id(&self) -> Option<&str> {
-        self.0.gtm_tag_id.as_deref()
-    }
-    #[getter]
-    fn ads_conversion_action_id(&self) -> Option<&str> {
-        self.0.ads_conversion_action_id.as_deref()
-    }
-    #[getter]
-    fn ads_conversion_label(&self) -> Option<&str> {
-        self.0.ads_conversion_label.as_deref()
+    fn external_ids(&self) -> core::ExternalIds {
+        self.0.external_ids.clone()
     }
     #[getter]
     fn version(&self) -> i64 {
@@ -266,16 +254,16 @@ impl ChangeEvent {
         self.0.tenant_id.as_str()
     }
     #[getter]
-    fn entity(&self) -> String {
-        wire(&self.0.entity)
+    fn entity(&self) -> &'static str {
+        self.0.entity.as_str()
     }
     #[getter]
     fn id(&self) -> &str {
         &self.0.id
     }
     #[getter]
-    fn action(&self) -> String {
-        wire(&self.0.action)
+    fn action(&self) -> &'static str {
+        self.0.action.as_str()
     }
     #[getter]
     fn version(&self) -> i64 {
@@ -316,13 +304,6 @@ impl EventBatch {
     fn reset(&self) -> bool {
         self.0.reset
     }
-}
-
-fn wire<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// One page of a list: `items`, `total`, `next_cursor`.

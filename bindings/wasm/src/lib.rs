@@ -45,13 +45,16 @@ impl ts::Env for BrowserEnv {
         Timestamp::from_micros((js_sys::Date::now() * 1000.0) as i64)
     }
 
-    fn fill_random(&self, buf: &mut [u8]) {
-        if !crypto_fill(buf) {
-            // No Web Crypto (very old or unusual hosts): ids stay unique (storage checks), just
-            // less unpredictable.
-            for b in buf.iter_mut() {
-                *b = (js_sys::Math::random() * 256.0) as u8;
-            }
+    fn fill_random(&self, buf: &mut [u8]) -> ts::Result<()> {
+        // No predictable fallback: an id (and later a key) is never minted from Math.random.
+        if crypto_fill(buf) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ts::ErrorKind::Unavailable,
+                "crypto.getRandomValues is not available: tagsmith needs Web Crypto",
+            )
+            .with_retryable(false))
         }
     }
 }
@@ -252,15 +255,19 @@ impl Engine {
         #[wasm_bindgen(unchecked_optional_param_type = "number")] after: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "number")] limit: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let batch = (|| {
+        let engine = self.inner.clone();
+        let args = (|| {
             let tenant = TenantId::new(string_arg(&tenant_id, "tenantId")?);
             let query = js_sys::Object::new();
             set(&query, "after", &after);
             set(&query, "limit", &limit);
             let options: EventsOptions = from_json(options(&query, true)?)?;
-            to_js(&self.inner.events_with(&tenant, &options))
+            Ok((tenant, options))
         })();
-        batch.map_err(|e| js_error(&e))
+        run_sync(async move {
+            let (tenant, options) = args?;
+            to_js(&engine.events_with(&tenant, &options).await?)
+        })
     }
 
     /// Close the storage; later calls fail with `unavailable`. Safe to call twice.

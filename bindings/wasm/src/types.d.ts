@@ -116,11 +116,14 @@ export interface Tracking {
   ads: AdsConversion | null
   scrollPercent: number | null
   syncStatus: SyncStatus
+  /** What the last sync reported (why it failed, or a warning); kept whatever the status. */
   syncError: string | null
-  gtmTriggerId: string | null
-  gtmTagId: string | null
-  adsConversionActionId: string | null
-  adsConversionLabel: string | null
+  /**
+   * Ids each tag platform assigned, by platform then key (`{ gtm: { trigger_id: '12' } }`);
+   * keys are kept as given (not camelCased).
+   */
+  externalIds: Record<string, Record<string, string>>
+  /** Version of the user's fields; sync state changes never move it. */
   version: number
   createdAt: Time
   updatedAt: Time

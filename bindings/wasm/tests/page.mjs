@@ -198,7 +198,8 @@ async function directChecks() {
     e2.close();
     expectError(await failure(() => e2.getTenantSync(t.id)), 'unavailable');
     const e = await failure(() => e2.getTenant(t.id));
-    return expectError(e, 'unavailable') && e.retryable === true && e.httpStatus === 503;
+    // A closed engine stays closed: unavailable, but not retryable.
+    return expectError(e, 'unavailable') && e.retryable === false && e.httpStatus === 503;
   }, out);
 
   await check('canary: the runner reports a failing vector in this runtime', async () => {

@@ -39,7 +39,7 @@ async fn steps(engine: &Engine, db: &Path, out: &Printer) -> tagsmith_core::Resu
     );
 
     let acme = engine.create_tenant("Acme Agency").await?;
-    let mut events = engine.subscribe(&acme.id, None);
+    let mut events = engine.subscribe(&acme.id, None).await?;
     say(
         out,
         format!("1. Created tenant {:?} ({})", acme.name, acme.id),
@@ -186,7 +186,7 @@ async fn steps(engine: &Engine, db: &Path, out: &Printer) -> tagsmith_core::Resu
     );
 
     let mut seen = Vec::new();
-    while let Some(Received::Event(e)) = events.try_next() {
+    while let Some(Received::Event(e)) = events.try_next().await? {
         seen.push(e);
     }
     say(

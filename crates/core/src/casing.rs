@@ -1,12 +1,13 @@
 //! Key casing for JavaScript runtimes: Rust and Python spell fields in snake_case, JS in
 //! camelCase. The rules live here so the Node and WASM bindings convert the same way.
 //!
-//! Maps that hold user data (`ga4_params`) keep their keys as given.
+//! Maps that hold data keyed by users or platforms (`ga4_params`, `external_ids`) keep their
+//! keys as given, at every depth.
 
 use serde_json::{Map, Value};
 
 /// Fields whose value is a user-keyed map: its keys are data, not field names.
-const USER_MAPS: [&str; 1] = ["ga4_params"];
+const USER_MAPS: [&str; 2] = ["ga4_params", "external_ids"];
 
 /// `websiteUrl` → `website_url`.
 pub fn snake_case(key: &str) -> String {
@@ -102,7 +103,10 @@ impl CamelKeys {
 
 impl serde_json::ser::Formatter for CamelKeys {
     fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.user.push(std::mem::take(&mut self.next_is_user));
+        // Inside a user map, nested objects are data too.
+        let inherited = self.user.last().copied().unwrap_or(false);
+        self.user
+            .push(std::mem::take(&mut self.next_is_user) || inherited);
         w.write_all(b"{")
     }
 
@@ -203,6 +207,11 @@ mod tests {
         );
         assert_eq!(keys_to_camel(wire), js);
         assert_eq!(field_path_to_camel("ga4_params.my_key"), "ga4Params.my_key");
+        let nested = json!({"external_ids": {"google_ads": {"conversion_label": "l"}}});
+        assert_eq!(
+            keys_to_camel(nested),
+            json!({"externalIds": {"google_ads": {"conversion_label": "l"}}})
+        );
         assert_eq!(field_path_to_camel("ads.currency"), "ads.currency");
         assert_eq!(field_path_to_camel("website_url"), "websiteUrl");
     }
@@ -212,6 +221,7 @@ mod tests {
         let value = json!({
             "customer_id": "c", "url_rule": {"match": "contains", "value": "a_b"},
             "ga4_params": {"my_key": "v", "x_y": "z"}, "ads": null, "items": [{"next_cursor": 1}],
+            "external_ids": {"google_ads": {"conversion_label": "x_1"}},
             "name": "quote \" and é_x", "_private": true, "a__b": 2
         });
         let streamed = to_camel_json(&value).unwrap_or_default();

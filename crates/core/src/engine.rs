@@ -1,19 +1,22 @@
 //! The engine facade: everything a host calls goes through here. It validates, applies the
-//! versioning rules, calls storage with the tenant explicit, and publishes change events after
-//! commit.
+//! versioning rules, and writes each change with its change event as one unit of work
+//! ([`Unit`]): the record change, its events, and whatever the change causes commit together or
+//! not at all. Subscribers in this process are woken after the commit.
 
 use std::sync::Arc;
 
-use crate::events::{Change, ChangeAction, ChangeBus, Entity, EventBatch, Subscription};
+use crate::events::{
+    Change, ChangeAction, Entity, EventBatch, EventRetention, Subscription, Wakers,
+};
 use crate::page::{CursorScope, ListOptions, ListTrackings, Page};
-use crate::store::Storage;
+use crate::store::{CustomerWrites, Storage, TenantWrites, TrackingWrites, Tx};
 use crate::validate::{self, Problems};
 use crate::{
     Customer, CustomerId, CustomerPatch, Env, GoogleConnection, NewCustomer, NewTracking, Result,
-    SyncStatus, Tenant, TenantId, Tracking, TrackingId, TrackingPatch,
+    SyncStatus, SyncUpdate, Tenant, TenantId, Tracking, TrackingId, TrackingPatch,
 };
 
-/// The tagsmith engine. Cheap to clone; clones share storage and event streams. `Send + Sync`
+/// The tagsmith engine. Cheap to clone; clones share storage and subscribers. `Send + Sync`
 /// on native targets, so hosts may share one across threads.
 #[derive(Clone)]
 pub struct Engine {
@@ -23,9 +26,8 @@ pub struct Engine {
 struct Inner {
     storage: Storage,
     env: Arc<dyn Env>,
-    events: ChangeBus,
-    /// Serializes writes with their event publication (storage has one writer anyway).
-    write_order: tokio::sync::Mutex<()>,
+    wakers: Wakers,
+    retention: EventRetention,
 }
 
 impl std::fmt::Debug for Engine {
@@ -36,15 +38,29 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// How an engine is set up beyond its storage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// How much of each tenant's change event log is kept.
+    pub event_retention: EventRetention,
+    /// SQLite: how long a write waits for another process's lock (default 5 s).
+    pub busy_timeout: Option<std::time::Duration>,
+}
+
 impl Engine {
     /// An engine over `storage`, with the clock and randomness of `env`.
     pub fn new(storage: Storage, env: Arc<dyn Env>) -> Self {
+        Self::with_options(storage, env, &EngineOptions::default())
+    }
+
+    /// [`new`](Self::new) with options.
+    pub fn with_options(storage: Storage, env: Arc<dyn Env>, options: &EngineOptions) -> Self {
         Self {
             inner: Arc::new(Inner {
                 storage,
                 env,
-                events: ChangeBus::default(),
-                write_order: tokio::sync::Mutex::new(()),
+                wakers: Wakers::default(),
+                retention: options.event_retention,
             }),
         }
     }
@@ -55,9 +71,23 @@ impl Engine {
     /// `storage` if the file is not a database, is locked, or is newer than this build.
     #[cfg(all(feature = "sqlite", not(target_arch = "wasm32")))]
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        Ok(Self::new(
-            Storage::sqlite(path)?,
+        Self::open_with(path, &EngineOptions::default())
+    }
+
+    /// [`open`](Self::open) with options.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    #[cfg(all(feature = "sqlite", not(target_arch = "wasm32")))]
+    pub fn open_with(path: impl AsRef<std::path::Path>, options: &EngineOptions) -> Result<Self> {
+        let mut sqlite = crate::store::sqlite::SqliteOptions::default();
+        if let Some(t) = options.busy_timeout {
+            sqlite.busy_timeout = t;
+        }
+        Ok(Self::with_options(
+            Storage::sqlite_with(path, &sqlite)?,
             Arc::new(crate::SystemEnv),
+            options,
         ))
     }
 
@@ -72,12 +102,19 @@ impl Engine {
         self.inner.storage.backend_name()
     }
 
-    /// Close the storage; later calls fail with `unavailable`. Safe to call twice.
+    /// The storage this engine runs on (its capabilities, for hosts that check them).
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
+    /// Close the storage; later calls fail with `unavailable`, and waiting subscribers wake up
+    /// with that error. Safe to call twice.
     ///
     /// # Errors
     /// `storage` if the backend fails to flush.
     pub fn close(&self) -> Result<()> {
-        self.inner.storage.backend.close()
+        self.inner.wakers.close();
+        self.inner.storage.backend().close()
     }
 
     /// Create a tenant.
@@ -89,21 +126,22 @@ impl Engine {
         validate::name(&mut p, "name", name);
         p.into_result()?;
         let tenant = Tenant {
-            id: TenantId::generate(self.env()),
+            id: TenantId::generate(self.env())?,
             name: name.to_owned(),
             created_at: self.env().now(),
         };
-        // Held until the event is published, so sequence numbers follow commit order.
-        let _order = self.inner.write_order.lock().await;
-        self.inner.storage.tenants.insert_tenant(&tenant).await?;
-        self.publish(
+        let mut unit = self.begin().await?;
+        unit.tenants()?.insert_tenant(&tenant).await?;
+        unit.record(
             &tenant.id,
             Entity::Tenant,
             tenant.id.as_str(),
             ChangeAction::Created,
             1,
             None,
-        );
+        )
+        .await?;
+        unit.commit().await?;
         Ok(tenant)
     }
 
@@ -112,7 +150,7 @@ impl Engine {
     /// # Errors
     /// `not_found` if unknown.
     pub async fn get_tenant(&self, id: &TenantId) -> Result<Tenant> {
-        self.inner.storage.tenants.get_tenant(id).await
+        self.inner.storage.tenants()?.get_tenant(id).await
     }
 
     /// List tenants (the host's administrative view).
@@ -126,7 +164,7 @@ impl Engine {
             filter: "",
         };
         let slice = scope.slice(options.limit, options.cursor.as_deref())?;
-        Ok(scope.page(self.inner.storage.tenants.list_tenants(slice).await?))
+        Ok(scope.page(self.inner.storage.tenants()?.list_tenants(slice).await?))
     }
 
     /// The customers of one tenant. Returns at once; the tenant is checked by each operation.
@@ -145,37 +183,110 @@ impl Engine {
         }
     }
 
-    /// Subscribe to a tenant's changes: after event `after` if given (resume), else from now.
-    pub fn subscribe(&self, tenant: &TenantId, after: Option<u64>) -> Subscription {
-        self.inner.events.subscribe(tenant, after)
+    /// Subscribe to a tenant's changes: after event `after` if given (resume), else from the
+    /// latest committed one.
+    ///
+    /// # Errors
+    /// `storage` if the log cannot be read, `unavailable` once closed.
+    pub async fn subscribe(&self, tenant: &TenantId, after: Option<u64>) -> Result<Subscription> {
+        let after = match after {
+            Some(a) => a,
+            None => {
+                self.inner
+                    .storage
+                    .events()?
+                    .read_events(tenant, u64::MAX, 0)
+                    .await?
+                    .head
+            }
+        };
+        Ok(Subscription::new(
+            self.clone(),
+            tenant.clone(),
+            &self.inner.wakers,
+            after.saturating_add(1),
+        ))
     }
 
-    /// The tenant's retained events after sequence number `after` (0: from the oldest retained),
-    /// at most `max`: the polling form of [`subscribe`](Self::subscribe) that bindings expose.
-    pub fn events(&self, tenant: &TenantId, after: u64, max: usize) -> EventBatch {
-        self.inner.events.poll(tenant, after, max)
+    /// The tenant's events after sequence number `after` (0: from the oldest retained), at most
+    /// `max`, read from the durable log: the polling form of [`subscribe`](Self::subscribe),
+    /// and how another process on the same database follows this one.
+    ///
+    /// # Errors
+    /// `storage` if the log cannot be read, `unavailable` once closed.
+    pub async fn events(&self, tenant: &TenantId, after: u64, max: usize) -> Result<EventBatch> {
+        if self.inner.wakers.is_closed() {
+            return Err(crate::store::closed());
+        }
+        let range = self
+            .inner
+            .storage
+            .events()?
+            .read_events(tenant, after, max)
+            .await?;
+        Ok(EventBatch::from_range(after, range))
     }
 
     /// [`events`](Self::events) with the bindings' options and their defaults.
-    pub fn events_with(&self, tenant: &TenantId, options: &crate::EventsOptions) -> EventBatch {
+    ///
+    /// # Errors
+    /// As [`events`](Self::events).
+    pub async fn events_with(
+        &self,
+        tenant: &TenantId,
+        options: &crate::EventsOptions,
+    ) -> Result<EventBatch> {
         let limit = options.limit.unwrap_or(crate::EventsOptions::DEFAULT_LIMIT);
-        self.events(tenant, options.after.unwrap_or(0), limit)
+        self.events(tenant, options.after.unwrap_or(0), limit).await
     }
 
     fn env(&self) -> &dyn Env {
         self.inner.env.as_ref()
     }
 
-    fn publish(
-        &self,
+    /// Start one unit of work.
+    async fn begin(&self) -> Result<Unit<'_>> {
+        Ok(Unit {
+            tx: self.inner.storage.backend().begin().await?,
+            engine: self,
+            touched: Vec::new(),
+        })
+    }
+}
+
+/// One change as one commit: the record writes, their events (numbered by storage in the same
+/// transaction), and the tenants whose subscribers to wake once it is durable. Dropped without
+/// [`commit`](Unit::commit), nothing of it is written.
+struct Unit<'e> {
+    tx: Box<dyn Tx + 'e>,
+    engine: &'e Engine,
+    touched: Vec<TenantId>,
+}
+
+impl Unit<'_> {
+    fn tenants(&mut self) -> Result<&mut dyn TenantWrites> {
+        self.tx.tenants()
+    }
+
+    fn customers(&mut self) -> Result<&mut dyn CustomerWrites> {
+        self.tx.customers()
+    }
+
+    fn trackings(&mut self) -> Result<&mut dyn TrackingWrites> {
+        self.tx.trackings()
+    }
+
+    /// Append an event to the tenant's log in this unit, pruning the log now and then.
+    async fn record(
+        &mut self,
         tenant: &TenantId,
         entity: Entity,
         id: &str,
         action: ChangeAction,
         version: i64,
         sync_status: Option<SyncStatus>,
-    ) {
-        let at = self.env().now();
+    ) -> Result<()> {
+        let at = self.engine.env().now();
         let change = Change {
             entity,
             id: id.to_owned(),
@@ -184,7 +295,54 @@ impl Engine {
             sync_status,
             at,
         };
-        self.inner.events.publish(tenant, change);
+        let seq = self.tx.append_event(tenant, &change).await?;
+        let retention = self.engine.inner.retention;
+        if seq % EventRetention::PRUNE_EVERY == 0
+            || retention.max_events < EventRetention::PRUNE_EVERY
+        {
+            let keep_from = seq.saturating_sub(retention.max_events) + 1;
+            let max_age =
+                i64::try_from(retention.max_age_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+            let older_than = crate::Timestamp::from_micros(at.as_micros().saturating_sub(max_age));
+            self.tx.prune_events(tenant, keep_from, older_than).await?;
+        }
+        if !self.touched.contains(tenant) {
+            self.touched.push(tenant.clone());
+        }
+        Ok(())
+    }
+
+    async fn tracking_event(&mut self, t: &Tracking, action: ChangeAction) -> Result<()> {
+        self.record(
+            &t.tenant_id,
+            Entity::Tracking,
+            t.id.as_str(),
+            action,
+            t.version,
+            Some(t.sync_status),
+        )
+        .await
+    }
+
+    async fn customer_event(&mut self, c: &Customer, action: ChangeAction) -> Result<()> {
+        self.record(
+            &c.tenant_id,
+            Entity::Customer,
+            c.id.as_str(),
+            action,
+            c.version,
+            None,
+        )
+        .await
+    }
+
+    /// Commit, then wake the subscribers of every tenant written to.
+    async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        for t in &self.touched {
+            self.engine.inner.wakers.wake(t);
+        }
+        Ok(())
     }
 }
 
@@ -204,7 +362,7 @@ impl Customers {
         new.validate()?;
         let now = self.engine.env().now();
         let customer = Customer {
-            id: CustomerId::generate(self.engine.env()),
+            id: CustomerId::generate(self.engine.env())?,
             tenant_id: self.tenant.clone(),
             name: new.name,
             website_url: new.website_url,
@@ -213,15 +371,11 @@ impl Customers {
             created_at: now,
             updated_at: now,
         };
-        // Held until the event is published, so sequence numbers follow commit order.
-        let _order = self.engine.inner.write_order.lock().await;
-        self.engine
-            .inner
-            .storage
-            .customers
-            .insert_customer(&customer)
+        let mut unit = self.engine.begin().await?;
+        unit.customers()?.insert_customer(&customer).await?;
+        unit.customer_event(&customer, ChangeAction::Created)
             .await?;
-        self.event(&customer, ChangeAction::Created);
+        unit.commit().await?;
         Ok(customer)
     }
 
@@ -233,7 +387,7 @@ impl Customers {
         self.engine
             .inner
             .storage
-            .customers
+            .customers()?
             .get_customer(&self.tenant, id)
             .await
     }
@@ -253,7 +407,7 @@ impl Customers {
             .engine
             .inner
             .storage
-            .customers
+            .customers()?
             .list_customers(&self.tenant, slice)
             .await?;
         Ok(scope.page(listed))
@@ -280,15 +434,13 @@ impl Customers {
         }
         customer.version += 1;
         customer.updated_at = self.engine.env().now();
-        // Held until the event is published, so sequence numbers follow commit order.
-        let _order = self.engine.inner.write_order.lock().await;
-        self.engine
-            .inner
-            .storage
-            .customers
+        let mut unit = self.engine.begin().await?;
+        unit.customers()?
             .replace_customer(&customer, patch.version)
             .await?;
-        self.event(&customer, ChangeAction::Updated);
+        unit.customer_event(&customer, ChangeAction::Updated)
+            .await?;
+        unit.commit().await?;
         Ok(customer)
     }
 
@@ -299,31 +451,18 @@ impl Customers {
     /// `not_found`, or `conflict` on a stale version.
     pub async fn delete(&self, id: &CustomerId, expected_version: Option<i64>) -> Result<Customer> {
         let at = self.engine.env().now();
-        // Held until the event is published, so sequence numbers follow commit order.
-        let _order = self.engine.inner.write_order.lock().await;
-        let (customer, trackings) = self
-            .engine
-            .inner
-            .storage
-            .customers
+        let mut unit = self.engine.begin().await?;
+        let (customer, trackings) = unit
+            .customers()?
             .delete_customer(&self.tenant, id, expected_version, at)
             .await?;
-        self.event(&customer, ChangeAction::Deleted);
+        unit.customer_event(&customer, ChangeAction::Deleted)
+            .await?;
         for t in &trackings {
-            Trackings::event_for(&self.engine, t, ChangeAction::Deleted);
+            unit.tracking_event(t, ChangeAction::Deleted).await?;
         }
+        unit.commit().await?;
         Ok(customer)
-    }
-
-    fn event(&self, c: &Customer, action: ChangeAction) {
-        self.engine.publish(
-            &self.tenant,
-            Entity::Customer,
-            c.id.as_str(),
-            action,
-            c.version,
-            None,
-        );
     }
 }
 
@@ -341,18 +480,14 @@ impl Trackings {
     /// `invalid_input` for bad fields or kind rules, `not_found` if the customer is not this
     /// tenant's, `already_exists` if the customer has a tracking of that name.
     pub async fn create(&self, new: NewTracking) -> Result<Tracking> {
-        let id = TrackingId::generate(self.engine.env());
+        let id = TrackingId::generate(self.engine.env())?;
         let tracking = Tracking::from_new(id, self.tenant.clone(), new, self.engine.env().now());
         tracking.validate()?;
-        // Held until the event is published, so sequence numbers follow commit order.
-        let _order = self.engine.inner.write_order.lock().await;
-        self.engine
-            .inner
-            .storage
-            .trackings
-            .insert_tracking(&tracking)
+        let mut unit = self.engine.begin().await?;
+        unit.trackings()?.insert_tracking(&tracking).await?;
+        unit.tracking_event(&tracking, ChangeAction::Created)
             .await?;
-        Self::event_for(&self.engine, &tracking, ChangeAction::Created);
+        unit.commit().await?;
         Ok(tracking)
     }
 
@@ -364,7 +499,7 @@ impl Trackings {
         self.engine
             .inner
             .storage
-            .trackings
+            .trackings()?
             .get_tracking(&self.tenant, id)
             .await
     }
@@ -385,14 +520,14 @@ impl Trackings {
             .engine
             .inner
             .storage
-            .trackings
+            .trackings()?
             .list_trackings(&self.tenant, options.customer_id.as_ref(), slice)
             .await?;
         Ok(scope.page(listed))
     }
 
-    /// Change a tracking if `patch.version` is current. A change to what is tracked puts a
-    /// synced tracking back to `pending`.
+    /// Change a tracking if `patch.version` is current. A change to what is tracked puts the
+    /// tracking back to `pending` (in the same commit), so the next sync picks it up.
     ///
     /// # Errors
     /// `not_found`, `conflict` on a stale version, `invalid_input`, `already_exists` on a name
@@ -416,69 +551,49 @@ impl Trackings {
         }
         tracking.version += 1;
         tracking.updated_at = self.engine.env().now();
-        // Held until the event is published, so sequence numbers follow commit order.
-        let _order = self.engine.inner.write_order.lock().await;
-        self.engine
-            .inner
-            .storage
-            .trackings
+        let mut unit = self.engine.begin().await?;
+        unit.trackings()?
             .replace_tracking(&tracking, expected)
             .await?;
-        Self::event_for(&self.engine, &tracking, ChangeAction::Updated);
+        // Whatever a sync wrote meanwhile was about the old fields: back to pending, same commit.
+        tracking = unit
+            .trackings()?
+            .set_sync_state(
+                &self.tenant,
+                id,
+                &SyncUpdate::status(SyncStatus::Pending),
+                tracking.updated_at,
+            )
+            .await?;
+        unit.tracking_event(&tracking, ChangeAction::Updated)
+            .await?;
         if tracking.sync_status != before.sync_status {
-            Self::event_for(&self.engine, &tracking, ChangeAction::StatusChanged);
+            unit.tracking_event(&tracking, ChangeAction::StatusChanged)
+                .await?;
         }
+        unit.commit().await?;
         Ok(tracking)
     }
 
-    /// Record a sync outcome (used by the sync worker): new status, error text for `failed`.
+    /// Record a sync outcome (used by sync workers): status, error text, external ids. It is
+    /// written beside the tracking without moving its `version`, so it never makes a user's
+    /// concurrent edit fail; when `update.version` is given and the user has changed the
+    /// tracking since, this update is the one refused.
     ///
     /// # Errors
-    /// `not_found`, or `conflict` on a stale version.
-    pub async fn set_sync_status(
-        &self,
-        id: &TrackingId,
-        expected_version: i64,
-        status: SyncStatus,
-        error: Option<String>,
-    ) -> Result<Tracking> {
-        if status == SyncStatus::Deleted {
-            return Err(crate::Error::invalid_field(
-                "status",
-                status.as_str(),
-                "is set by deleting the tracking, not by a sync outcome",
-            ));
-        }
-        let mut tracking = self.get(id).await?;
-        if tracking.version != expected_version {
-            return Err(crate::store::stale(
-                "tracking",
-                id.as_str(),
-                expected_version,
-                tracking.version,
-            ));
-        }
+    /// `invalid_input` for `deleted` or bad ids, `not_found`, or `conflict` when
+    /// `update.version` is stale.
+    pub async fn set_sync_status(&self, id: &TrackingId, update: SyncUpdate) -> Result<Tracking> {
+        update.validate()?;
         let now = self.engine.env().now();
-        tracking.sync_status = status;
-        tracking.sync_error = if status == SyncStatus::Failed {
-            error
-        } else {
-            None
-        };
-        if status == SyncStatus::Synced {
-            tracking.last_synced_at = Some(now);
-        }
-        tracking.version += 1;
-        tracking.updated_at = now;
-        // Held until the event is published, so sequence numbers follow commit order.
-        let _order = self.engine.inner.write_order.lock().await;
-        self.engine
-            .inner
-            .storage
-            .trackings
-            .replace_tracking(&tracking, expected_version)
+        let mut unit = self.engine.begin().await?;
+        let tracking = unit
+            .trackings()?
+            .set_sync_state(&self.tenant, id, &update, now)
             .await?;
-        Self::event_for(&self.engine, &tracking, ChangeAction::StatusChanged);
+        unit.tracking_event(&tracking, ChangeAction::StatusChanged)
+            .await?;
+        unit.commit().await?;
         Ok(tracking)
     }
 
@@ -488,27 +603,14 @@ impl Trackings {
     /// `not_found`, or `conflict` on a stale version.
     pub async fn delete(&self, id: &TrackingId, expected_version: Option<i64>) -> Result<Tracking> {
         let at = self.engine.env().now();
-        // Held until the event is published, so sequence numbers follow commit order.
-        let _order = self.engine.inner.write_order.lock().await;
-        let tracking = self
-            .engine
-            .inner
-            .storage
-            .trackings
+        let mut unit = self.engine.begin().await?;
+        let tracking = unit
+            .trackings()?
             .delete_tracking(&self.tenant, id, expected_version, at)
             .await?;
-        Self::event_for(&self.engine, &tracking, ChangeAction::Deleted);
+        unit.tracking_event(&tracking, ChangeAction::Deleted)
+            .await?;
+        unit.commit().await?;
         Ok(tracking)
-    }
-
-    fn event_for(engine: &Engine, t: &Tracking, action: ChangeAction) {
-        engine.publish(
-            &t.tenant_id,
-            Entity::Tracking,
-            t.id.as_str(),
-            action,
-            t.version,
-            Some(t.sync_status),
-        );
     }
 }

@@ -103,10 +103,21 @@ impl fmt::Display for ErrorKind {
 pub struct FieldError {
     /// Field path in snake_case, dots for nesting (`url_rule.value`).
     pub field: String,
-    /// The offending value, truncated to 200 characters.
+    /// The offending value, truncated to 200 characters, credentials masked.
     pub value: String,
     /// What is wrong and what is expected.
     pub reason: String,
+}
+
+impl FieldError {
+    /// A field error; the value is shortened and any credentials in it are masked.
+    pub fn new(field: &str, value: &str, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            value: shorten(&crate::redact::secrets(value)),
+            reason: crate::redact::secrets(&reason.into()).into_owned(),
+        }
+    }
 }
 
 /// The error every tagsmith call returns.
@@ -116,6 +127,8 @@ pub struct Error {
     message: String,
     fields: Vec<FieldError>,
     retry_after_secs: Option<u64>,
+    /// Decided per error: a busy database is retryable, a closed engine is not.
+    retryable: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -127,20 +140,23 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
-            message: message.into(),
+            message: crate::redact::secrets(&message.into()).into_owned(),
             fields: Vec::new(),
             retry_after_secs: None,
+            retryable: kind.is_retryable(),
             source: None,
         }
     }
 
+    /// Override whether the same call may succeed later (e.g. `storage` on a busy database).
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
     /// `invalid_input` for one field.
     pub fn invalid_field(field: &str, value: &str, reason: impl Into<String>) -> Self {
-        Self::invalid_fields(vec![FieldError {
-            field: field.to_owned(),
-            value: shorten(value),
-            reason: reason.into(),
-        }])
+        Self::invalid_fields(vec![FieldError::new(field, value, reason)])
     }
 
     /// `invalid_input` for several fields at once (validation reports every bad field).
@@ -177,10 +193,31 @@ impl Error {
         self
     }
 
-    /// Attach a retry-after hint (for `rate_limited`).
+    /// Attach a retry-after hint (for `rate_limited`, `unavailable`); the error becomes
+    /// retryable.
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs);
+        self.retryable = true;
         self
+    }
+
+    /// The same error with `what` prefixed to its message (kind, fields and hints kept; the
+    /// original becomes the source when it had one).
+    pub fn context(self, what: &str) -> Self {
+        let message = format!("{what}: {}", self.message);
+        let had_source = self.source.is_some();
+        let mut out = Self {
+            kind: self.kind,
+            message: crate::redact::secrets(&message).into_owned(),
+            fields: self.fields.clone(),
+            retry_after_secs: self.retry_after_secs,
+            retryable: self.retryable,
+            source: None,
+        };
+        if had_source {
+            out.source = Some(Box::new(self));
+        }
+        out
     }
 
     /// The kind.
@@ -200,7 +237,7 @@ impl Error {
 
     /// Whether the same call may succeed later.
     pub fn is_retryable(&self) -> bool {
-        self.kind.is_retryable()
+        self.retryable
     }
 
     /// The human-readable message (never contains secrets).
@@ -218,15 +255,9 @@ impl Error {
         self.retry_after_secs
     }
 
-    /// The error as the JSON object every runtime prints: `{code, message, fields, retryable}`.
+    /// The error as the JSON object every runtime prints (see [`crate::ffi::ErrorView`]).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "code": self.code(),
-            "message": self.message,
-            "fields": self.fields,
-            "retryable": self.is_retryable(),
-            "http_status": self.http_status(),
-        })
+        serde_json::to_value(crate::ffi::ErrorView::of(self)).unwrap_or_default()
     }
 }
 
@@ -276,6 +307,28 @@ mod tests {
         assert_eq!(err.http_status(), 422);
         assert_eq!(err.fields()[0].field, "website_url");
         assert!(err.to_string().contains("ftp://x"));
+    }
+
+    #[test]
+    fn credentials_are_masked_in_values_and_messages() {
+        let err = Error::invalid_field("website_url", "https://bob:hunter2@shop.example/x", "bad");
+        assert_eq!(err.fields()[0].value, "https://***@shop.example/x");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = Error::storage("cannot reach postgres://app:s3cret@db:5432/x");
+        assert!(!err.message().contains("s3cret"));
+    }
+
+    #[test]
+    fn retryable_is_per_error() {
+        assert!(!Error::storage("corrupt").is_retryable());
+        assert!(Error::storage("busy").with_retryable(true).is_retryable());
+        assert!(
+            !Error::new(ErrorKind::Unavailable, "closed")
+                .with_retryable(false)
+                .is_retryable()
+        );
+        let limited = Error::new(ErrorKind::RateLimited, "slow down").with_retry_after(3);
+        assert_eq!(limited.to_json()["retry_after_secs"], 3);
     }
 
     #[test]

@@ -1,47 +1,83 @@
-//! Change events: every committed change, per tenant, numbered so a subscriber can resume.
+//! Change events: a durable, per-tenant log of every committed change.
 //!
-//! Hosts forward these to WebSockets or SSE. Each tenant has its own sequence (1, 2, 3, …) and
-//! keeps the most recent events in a ring; a subscriber that falls further behind is told how
-//! many it missed instead of silently skipping them.
+//! Each event is written by storage in the same transaction as the change it describes, with a
+//! per-tenant sequence number (1, 2, 3, … without gaps) assigned inside that transaction, so the
+//! log is in commit order and survives restarts. Any process on the same database reads it with
+//! [`Engine::events`](crate::Engine::events) (poll from the last sequence it saw); a
+//! [`Subscription`] in the writing process is woken at once. The log is pruned by age and count
+//! per tenant ([`EventRetention`]); a reader that fell behind the pruned edge is told how many
+//! events it missed instead of silently skipping them.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::{SyncStatus, TenantId, Timestamp};
+use crate::{Engine, Result, SyncStatus, TenantId, Timestamp};
 
-/// How many recent events each tenant keeps for resuming subscribers.
-pub const RETAINED_EVENTS: usize = 4096;
+/// Wire enums of the event log: `#[non_exhaustive]` so new entities and actions (jobs, metrics,
+/// syncs) are not breaking changes; `as_str` is the stored and serialized form.
+macro_rules! event_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[non_exhaustive]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
+        }
 
-/// What kind of record changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Entity {
-    /// A tenant.
-    Tenant,
-    /// A customer.
-    Customer,
-    /// A tracking.
-    Tracking,
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire string, as stored and as every runtime shows it.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parse the wire string.
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-/// What happened to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeAction {
-    /// Created.
-    Created,
-    /// Fields changed.
-    Updated,
-    /// Soft-deleted.
-    Deleted,
-    /// A tracking's sync status moved (e.g. synced → pending after an edit).
-    StatusChanged,
-}
+event_enum!(
+    /// What kind of record changed.
+    Entity {
+        /// A tenant.
+        Tenant => "tenant",
+        /// A customer.
+        Customer => "customer",
+        /// A tracking.
+        Tracking => "tracking",
+    }
+);
+
+event_enum!(
+    /// What happened to it.
+    ChangeAction {
+        /// Created.
+        Created => "created",
+        /// Fields changed.
+        Updated => "updated",
+        /// Soft-deleted.
+        Deleted => "deleted",
+        /// A tracking's sync status moved (e.g. synced → pending after an edit).
+        StatusChanged => "status_changed",
+    }
+);
 
 /// One committed change.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ChangeEvent {
-    /// Per-tenant sequence number, from 1; resume with `subscribe(tenant, Some(seq))`.
+    /// Per-tenant sequence number, from 1, without gaps; resume with `events(tenant, seq)`.
     pub seq: u64,
     /// The tenant it belongs to.
     pub tenant_id: TenantId,
@@ -59,6 +95,74 @@ pub struct ChangeEvent {
     pub at: Timestamp,
 }
 
+/// The fields of an event before storage gives it its sequence number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// What kind of record.
+    pub entity: Entity,
+    /// The record's id.
+    pub id: String,
+    /// What happened.
+    pub action: ChangeAction,
+    /// The record's version after the change.
+    pub version: i64,
+    /// A tracking's sync status after the change.
+    pub sync_status: Option<SyncStatus>,
+    /// When it happened.
+    pub at: Timestamp,
+}
+
+impl Change {
+    /// The event this change becomes once numbered.
+    pub fn numbered(self, tenant: &TenantId, seq: u64) -> ChangeEvent {
+        ChangeEvent {
+            seq,
+            tenant_id: tenant.clone(),
+            entity: self.entity,
+            id: self.id,
+            action: self.action,
+            version: self.version,
+            sync_status: self.sync_status,
+            at: self.at,
+        }
+    }
+}
+
+/// How much of each tenant's log is kept: events beyond `max_events` or older than
+/// `max_age_secs` are pruned as new ones are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRetention {
+    /// Most events kept per tenant (default 10 000).
+    pub max_events: u64,
+    /// Oldest event kept, in seconds (default 30 days).
+    pub max_age_secs: u64,
+}
+
+impl Default for EventRetention {
+    fn default() -> Self {
+        Self {
+            max_events: 10_000,
+            max_age_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+impl EventRetention {
+    /// Pruning runs on every this many appends of a tenant (cheap, bounded work each time).
+    pub(crate) const PRUNE_EVERY: u64 = 32;
+}
+
+/// What storage answers for a read of a tenant's log.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventRange {
+    /// Events with a sequence number above the one asked for, in order, at most the limit.
+    pub events: Vec<ChangeEvent>,
+    /// The oldest retained sequence number (`head + 1` when none is retained).
+    pub oldest: u64,
+    /// The last sequence number assigned (0 before the first event).
+    pub head: u64,
+}
+
 /// What a subscription yields.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -66,7 +170,7 @@ pub struct ChangeEvent {
 pub enum Received {
     /// The next event.
     Event(ChangeEvent),
-    /// The subscriber fell behind the retained window: `missed` events are gone and delivery
+    /// The subscriber fell behind the retained window: `missed` events were pruned and delivery
     /// resumes at `resume_from`. Reload state from storage, then carry on.
     Lagged {
         /// How many events were skipped.
@@ -74,200 +178,223 @@ pub enum Received {
         /// The sequence number delivered next.
         resume_from: u64,
     },
-    /// The position resumed from is ahead of this stream: sequence numbers started again (the
-    /// host process restarted; they are per process). Reload state, then carry on.
+    /// The position resumed from is ahead of the log (the database was replaced or restored
+    /// from an older backup). Reload state, then carry on.
     Reset {
         /// The sequence number delivered next.
         resume_from: u64,
     },
 }
 
-/// The retained events after a sequence number, for hosts that poll (bindings, HTTP handlers).
+/// The events after a sequence number, for hosts that poll (bindings, HTTP handlers, other
+/// processes on the same database).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EventBatch {
     /// Events in order, at most the requested number.
     pub events: Vec<ChangeEvent>,
-    /// Events after `after` that are no longer retained (the caller fell behind): reload state
-    /// from storage. 0 when nothing was lost.
+    /// Events after `after` that were pruned before they were read (the caller fell behind):
+    /// reload state from storage. 0 when nothing was lost.
     pub missed: u64,
     /// Pass as `after` next time.
     pub last_seq: u64,
-    /// `after` was ahead of this stream (it restarted with the host process): reload state from
-    /// storage, then poll from `last_seq`.
+    /// `after` was ahead of the log (the database was replaced): reload state from storage,
+    /// then poll from `last_seq`.
     pub reset: bool,
 }
 
-#[derive(Debug, Default)]
-struct Log {
-    next_seq: u64,
-    ring: VecDeque<ChangeEvent>,
-}
-
-impl Log {
-    /// The sequence number the next event gets (numbering starts at 1).
-    fn head(&self) -> u64 {
-        self.next_seq.max(1)
+impl EventBatch {
+    /// Interpret what storage returned for a read after `after`.
+    pub(crate) fn from_range(after: u64, range: EventRange) -> Self {
+        if after > range.head {
+            return Self {
+                events: Vec::new(),
+                missed: 0,
+                last_seq: range.head,
+                reset: true,
+            };
+        }
+        let missed = range.oldest.saturating_sub(after.saturating_add(1));
+        let last_seq = range
+            .events
+            .last()
+            .map_or(after.max(range.oldest.saturating_sub(1)), |e| e.seq);
+        Self {
+            events: range.events,
+            missed,
+            last_seq,
+            reset: false,
+        }
     }
 }
 
+/// Wakes in-process subscribers after a commit; other processes poll.
 #[derive(Debug, Default)]
-struct TenantLog {
-    log: Mutex<Log>,
-    notify: tokio::sync::Notify,
+pub(crate) struct Wakers {
+    tenants: Mutex<HashMap<TenantId, Arc<tokio::sync::Notify>>>,
+    closed: AtomicBool,
 }
 
-/// Publishes events per tenant and hands out subscriptions.
-#[derive(Debug, Default)]
-pub(crate) struct ChangeBus {
-    tenants: Mutex<HashMap<TenantId, Arc<TenantLog>>>,
-}
-
-/// The fields of an event before it gets its sequence number.
-pub(crate) struct Change {
-    pub(crate) entity: Entity,
-    pub(crate) id: String,
-    pub(crate) action: ChangeAction,
-    pub(crate) version: i64,
-    pub(crate) sync_status: Option<SyncStatus>,
-    pub(crate) at: Timestamp,
-}
-
-impl ChangeBus {
-    fn log(&self, tenant: &TenantId) -> Arc<TenantLog> {
+impl Wakers {
+    fn waker(&self, tenant: &TenantId) -> Arc<tokio::sync::Notify> {
         let mut map = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        // Drop wakers no subscription holds any more, so the map stays bounded.
+        map.retain(|_, n| Arc::strong_count(n) > 1);
         map.entry(tenant.clone()).or_default().clone()
     }
 
-    /// Poll without registering the tenant (a poll with any id must not grow the bus).
-    pub(crate) fn poll(&self, tenant: &TenantId, after: u64, max: usize) -> EventBatch {
-        let existing = {
-            let map = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-            map.get(tenant).cloned()
-        };
-        Subscription::starting(existing.unwrap_or_default(), Some(after)).drain(max)
-    }
-
-    /// Publish a committed change.
-    pub(crate) fn publish(&self, tenant: &TenantId, change: Change) {
-        let log = self.log(tenant);
-        {
-            let mut l = log.log.lock().unwrap_or_else(|p| p.into_inner());
-            let seq = l.head();
-            l.next_seq = seq + 1;
-            if l.ring.len() == RETAINED_EVENTS {
-                l.ring.pop_front();
-            }
-            l.ring.push_back(ChangeEvent {
-                seq,
-                tenant_id: tenant.clone(),
-                entity: change.entity,
-                id: change.id,
-                action: change.action,
-                version: change.version,
-                sync_status: change.sync_status,
-                at: change.at,
-            });
+    /// Wake the tenant's subscribers (after a commit that wrote its events).
+    pub(crate) fn wake(&self, tenant: &TenantId) {
+        let map = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get(tenant) {
+            n.notify_waiters();
         }
-        log.notify.notify_waiters();
     }
 
-    pub(crate) fn subscribe(&self, tenant: &TenantId, after: Option<u64>) -> Subscription {
-        Subscription::starting(self.log(tenant), after)
+    /// Wake everyone for good (the engine closed).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let map = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        for n in map.values() {
+            n.notify_waiters();
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 }
 
-/// A tenant's stream of changes.
+/// A tenant's stream of changes, read from the durable log and woken by in-process commits.
+/// Writes by other processes on the same database are seen on the next wake-up or
+/// [`try_next`](Self::try_next); hosts following another process poll
+/// [`Engine::events`](crate::Engine::events).
 #[derive(Debug)]
 pub struct Subscription {
-    log: Arc<TenantLog>,
+    engine: Engine,
+    tenant: TenantId,
+    waker: Arc<tokio::sync::Notify>,
+    /// The sequence number delivered next.
     next: u64,
-    /// `after` was ahead of the stream: the first thing delivered is `Received::Reset`.
-    reset: bool,
+    ready: VecDeque<Received>,
 }
 
+/// Events fetched from storage per read.
+const SUBSCRIPTION_BATCH: usize = 256;
+
 impl Subscription {
-    fn starting(log: Arc<TenantLog>, after: Option<u64>) -> Self {
-        let head = log.log.lock().unwrap_or_else(|p| p.into_inner()).head();
-        let (next, reset) = match after.map(|a| a.checked_add(1)) {
-            None => (head, false),
-            Some(Some(next)) if next <= head => (next, false),
-            Some(_) => (head, true),
-        };
-        Self { log, next, reset }
+    pub(crate) fn new(engine: Engine, tenant: TenantId, waker_from: &Wakers, next: u64) -> Self {
+        let waker = waker_from.waker(&tenant);
+        Self {
+            engine,
+            tenant,
+            waker,
+            next,
+            ready: VecDeque::new(),
+        }
     }
 
-    /// The next event if one is ready, without waiting.
-    pub fn try_next(&mut self) -> Option<Received> {
-        if std::mem::take(&mut self.reset) {
-            return Some(Received::Reset {
-                resume_from: self.next,
+    /// The next event if one is committed, without waiting.
+    ///
+    /// # Errors
+    /// `unavailable` once the engine is closed; `storage` if the log cannot be read.
+    pub async fn try_next(&mut self) -> Result<Option<Received>> {
+        if let Some(r) = self.ready.pop_front() {
+            return Ok(Some(r));
+        }
+        let batch = self
+            .engine
+            .events(
+                &self.tenant,
+                self.next.saturating_sub(1),
+                SUBSCRIPTION_BATCH,
+            )
+            .await?;
+        if batch.reset {
+            self.ready.push_back(Received::Reset {
+                resume_from: batch.last_seq + 1,
+            });
+        } else if batch.missed > 0 {
+            self.ready.push_back(Received::Lagged {
+                missed: batch.missed,
+                resume_from: self.next + batch.missed,
             });
         }
-        let l = self.log.log.lock().unwrap_or_else(|p| p.into_inner());
-        let oldest = l.ring.front()?.seq;
-        if self.next < oldest {
-            let missed = oldest - self.next;
-            self.next = oldest;
-            return Some(Received::Lagged {
-                missed,
-                resume_from: oldest,
-            });
-        }
-        let event = l
-            .ring
-            .get(usize::try_from(self.next - oldest).ok()?)?
-            .clone();
-        self.next += 1;
-        Some(Received::Event(event))
+        self.ready
+            .extend(batch.events.into_iter().map(Received::Event));
+        self.next = batch.last_seq + 1;
+        Ok(self.ready.pop_front())
     }
 
     /// Wait for the next event.
-    pub async fn next(&mut self) -> Received {
-        let log = self.log.clone();
+    ///
+    /// # Errors
+    /// `unavailable` once the engine is closed (a waiting subscriber is woken by `close()`);
+    /// `storage` if the log cannot be read.
+    pub async fn next(&mut self) -> Result<Received> {
+        let waker = self.waker.clone();
         loop {
-            let notified = log.notify.notified();
+            let notified = waker.notified();
             let mut notified = std::pin::pin!(notified);
             notified.as_mut().enable();
-            if let Some(r) = self.try_next() {
-                return r;
+            if let Some(r) = self.try_next().await? {
+                return Ok(r);
             }
             notified.await;
         }
     }
 
-    /// Everything ready now, up to `max` events, as a batch (a lag is reported as `missed`).
-    pub fn drain(&mut self, max: usize) -> EventBatch {
-        let mut batch = EventBatch {
-            events: Vec::new(),
-            missed: 0,
-            last_seq: self.next.saturating_sub(1),
-            reset: false,
-        };
-        while batch.events.len() < max {
-            match self.try_next() {
-                Some(Received::Event(e)) => {
-                    batch.last_seq = e.seq;
-                    batch.events.push(e);
-                }
-                Some(Received::Lagged {
-                    missed,
-                    resume_from,
-                }) => {
-                    batch.missed += missed;
-                    batch.last_seq = resume_from.saturating_sub(1);
-                }
-                Some(Received::Reset { resume_from }) => {
-                    batch.reset = true;
-                    batch.last_seq = resume_from.saturating_sub(1);
-                }
-                None => break,
-            }
-        }
-        batch
-    }
-
     /// The sequence number this subscription delivers next.
     pub fn position(&self) -> u64 {
         self.next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(oldest: u64, head: u64, seqs: &[u64]) -> EventRange {
+        EventRange {
+            events: seqs
+                .iter()
+                .map(|&seq| ChangeEvent {
+                    seq,
+                    tenant_id: TenantId::new("ten_x"),
+                    entity: Entity::Tenant,
+                    id: "x".into(),
+                    action: ChangeAction::Created,
+                    version: 1,
+                    sync_status: None,
+                    at: Timestamp::from_micros(0),
+                })
+                .collect(),
+            oldest,
+            head,
+        }
+    }
+
+    #[test]
+    fn batches_report_missed_and_reset() {
+        let b = EventBatch::from_range(0, range(1, 2, &[1, 2]));
+        assert_eq!((b.missed, b.last_seq, b.reset), (0, 2, false));
+        let b = EventBatch::from_range(3, range(8, 9, &[8, 9]));
+        assert_eq!((b.missed, b.last_seq), (4, 9));
+        let b = EventBatch::from_range(9, range(8, 9, &[]));
+        assert_eq!((b.missed, b.last_seq, b.reset), (0, 9, false));
+        let b = EventBatch::from_range(12, range(8, 9, &[]));
+        assert_eq!((b.last_seq, b.reset), (9, true));
+        // Everything pruned: the caller resumes after the head.
+        let b = EventBatch::from_range(2, range(10, 9, &[]));
+        assert_eq!((b.missed, b.last_seq), (7, 9));
+    }
+
+    #[test]
+    fn wire_names_round_trip() {
+        for e in Entity::ALL {
+            assert_eq!(Entity::parse(e.as_str()), Some(*e));
+        }
+        for a in ChangeAction::ALL {
+            assert_eq!(ChangeAction::parse(a.as_str()), Some(*a));
+        }
     }
 }

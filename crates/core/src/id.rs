@@ -20,10 +20,10 @@ macro_rules! id_type {
                 Self(id.into())
             }
 
-            pub(crate) fn generate(env: &dyn crate::Env) -> Self {
+            pub(crate) fn generate(env: &dyn crate::Env) -> crate::Result<Self> {
                 let mut bytes = [0u8; 12];
-                env.fill_random(&mut bytes);
-                Self(format!("{}{}", $prefix, hex::encode(bytes)))
+                env.fill_random(&mut bytes)?;
+                Ok(Self(format!("{}{}", $prefix, hex::encode(bytes))))
             }
 
             /// The id as a string.

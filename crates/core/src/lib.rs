@@ -35,29 +35,32 @@ mod engine;
 mod env;
 mod error;
 pub mod events;
+pub mod ffi;
 mod id;
 pub mod page;
+mod redact;
 mod request;
 pub mod store;
+pub mod sync;
 mod tenant;
 mod timestamp;
 mod tracking;
 mod validate;
 
 pub use customer::{Customer, CustomerPatch, GoogleConnection, NewCustomer};
-pub use engine::{Customers, Engine, Trackings};
+pub use engine::{Customers, Engine, EngineOptions, Trackings};
 pub use env::Env;
 #[cfg(not(target_arch = "wasm32"))]
 pub use env::SystemEnv;
 pub use error::{Error, ErrorKind, FieldError, Result};
-pub use events::{ChangeEvent, EventBatch, Received, Subscription};
+pub use events::{ChangeEvent, EventBatch, EventRetention, Received, Subscription};
 pub use id::{CustomerId, TenantId, TrackingId};
 pub use page::{ListOptions, ListTrackings, Page};
 pub use request::{DeleteOptions, EventsOptions, from_json};
-pub use store::Storage;
+pub use store::{Aggregate, Storage};
 pub use tenant::Tenant;
 pub use timestamp::Timestamp;
 pub use tracking::{
-    AdsCategory, AdsConversion, NewTracking, SyncStatus, Tracking, TrackingKind, TrackingPatch,
-    UrlMatch, UrlRule,
+    AdsCategory, AdsConversion, ExternalIds, NewTracking, SyncStatus, SyncUpdate, Tracking,
+    TrackingKind, TrackingPatch, UrlMatch, UrlRule,
 };

@@ -125,6 +125,71 @@ wire_enum!(
     }
 );
 
+/// Ids a tag platform assigned, by platform (`gtm`, `google_ads`, …) then key.
+pub type ExternalIds = BTreeMap<String, BTreeMap<String, String>>;
+
+/// A sync outcome for one tracking, written beside the record without moving its `version`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncUpdate {
+    /// The new status (`deleted` is set by deleting the tracking, never by a sync).
+    pub status: SyncStatus,
+    /// The text to keep as `sync_error` (`null` clears it); absent keeps the stored text.
+    #[serde(default, with = "double_option")]
+    pub error: Option<Option<String>>,
+    /// Ids to record, per platform; a platform given an empty map is removed, platforms not
+    /// named are kept.
+    #[serde(default)]
+    pub external_ids: ExternalIds,
+    /// The tracking version this outcome was computed from: if the user changed the tracking
+    /// since, the update is refused with `conflict` (the user's edit wins; sync again).
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+impl SyncUpdate {
+    /// An update to `status`, keeping the stored error text and external ids.
+    pub fn status(status: SyncStatus) -> Self {
+        Self {
+            status,
+            error: None,
+            external_ids: ExternalIds::new(),
+            version: None,
+        }
+    }
+
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        let mut p = Problems::default();
+        if self.status == SyncStatus::Deleted {
+            p.add(
+                "status",
+                self.status.as_str(),
+                "is set by deleting the tracking, not by a sync outcome",
+            );
+        }
+        if let Some(Some(e)) = &self.error
+            && e.chars().count() > 2000
+        {
+            p.add("error", e, "must be at most 2000 characters");
+        }
+        for (platform, ids) in &self.external_ids {
+            validate::key(&mut p, "external_ids", platform);
+            for (key, value) in ids {
+                let field = format!("external_ids.{platform}");
+                validate::key(&mut p, &field, key);
+                if value.is_empty() || value.len() > 256 || value.chars().any(char::is_control) {
+                    p.add(
+                        &format!("{field}.{key}"),
+                        value,
+                        "must be 1 to 256 bytes without control characters",
+                    );
+                }
+            }
+        }
+        p.into_result()
+    }
+}
+
 /// Which page URLs a tracking applies to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -177,21 +242,18 @@ pub struct Tracking {
     pub scroll_percent: Option<u32>,
     /// Sync state with Google.
     pub sync_status: SyncStatus,
-    /// Why the last sync failed.
+    /// What the last sync reported (why it failed, or a warning); kept whatever the status.
     pub sync_error: Option<String>,
-    /// GTM trigger id once synced.
-    pub gtm_trigger_id: Option<String>,
-    /// GTM tag id once synced.
-    pub gtm_tag_id: Option<String>,
-    /// Google Ads conversion action id once synced.
-    pub ads_conversion_action_id: Option<String>,
-    /// Google Ads conversion label once synced.
-    pub ads_conversion_label: Option<String>,
-    /// Optimistic-concurrency version: starts at 1, +1 on every change.
+    /// Ids of what the sync created on each tag platform, by platform then key
+    /// (`{"gtm": {"trigger_id": "12", "tag_id": "13"}}`). Core knows no platform's fields.
+    pub external_ids: ExternalIds,
+    /// Optimistic-concurrency version of the user's fields: starts at 1, +1 on every user
+    /// change. Sync state changes never move it, so a background sync cannot make a user's
+    /// edit fail with `conflict`.
     pub version: i64,
     /// When it was created.
     pub created_at: Timestamp,
-    /// When it last changed.
+    /// When the user's fields last changed.
     pub updated_at: Timestamp,
     /// When it was last synced successfully.
     pub last_synced_at: Option<Timestamp>,
@@ -280,10 +342,7 @@ impl Tracking {
             scroll_percent: new.scroll_percent,
             sync_status: SyncStatus::Pending,
             sync_error: None,
-            gtm_trigger_id: None,
-            gtm_tag_id: None,
-            ads_conversion_action_id: None,
-            ads_conversion_label: None,
+            external_ids: ExternalIds::new(),
             version: 1,
             created_at: now,
             updated_at: now,
@@ -330,8 +389,26 @@ impl Tracking {
         if let Some(v) = scroll_percent {
             self.scroll_percent = v;
         }
-        if *self != before && matches!(self.sync_status, SyncStatus::Synced | SyncStatus::Failed) {
+        if *self != before && self.sync_status != SyncStatus::Deleted {
             self.sync_status = SyncStatus::Pending;
+        }
+    }
+
+    /// Apply a sync update (already checked against the stored version) at time `at`.
+    pub(crate) fn apply_sync(&mut self, update: &SyncUpdate, at: Timestamp) {
+        self.sync_status = update.status;
+        if let Some(error) = &update.error {
+            self.sync_error.clone_from(error);
+        }
+        for (platform, ids) in &update.external_ids {
+            if ids.is_empty() {
+                self.external_ids.remove(platform);
+            } else {
+                self.external_ids.insert(platform.clone(), ids.clone());
+            }
+        }
+        if update.status == SyncStatus::Synced {
+            self.last_synced_at = Some(at);
         }
     }
 

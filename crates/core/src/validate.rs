@@ -40,11 +40,7 @@ pub(crate) struct Problems(Vec<FieldError>);
 
 impl Problems {
     pub(crate) fn add(&mut self, field: &str, value: &str, reason: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.to_owned(),
-            value: crate::error::shorten(value),
-            reason: reason.into(),
-        });
+        self.0.push(FieldError::new(field, value, reason));
     }
 
     pub(crate) fn into_result(self) -> crate::Result<()> {
@@ -69,6 +65,23 @@ pub(crate) fn name(p: &mut Problems, field: &str, value: &str) {
         );
     } else if value.chars().any(char::is_control) {
         p.add(field, value, "must not contain control characters");
+    }
+}
+
+/// A map key chosen by code (a platform name, an external id key): 1 to 64 characters of
+/// `[a-z0-9_]`, starting with a letter.
+pub(crate) fn key(p: &mut Problems, field: &str, value: &str) {
+    let ok = (1..=64).contains(&value.len())
+        && value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !ok {
+        p.add(
+            field,
+            value,
+            "must be 1 to 64 characters of a-z, 0-9 and _, starting with a letter",
+        );
     }
 }
 

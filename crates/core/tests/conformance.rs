@@ -9,8 +9,9 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use tagsmith_core::store::sqlite::SqliteStore;
 use tagsmith_core::{
-    CustomerId, CustomerPatch, Engine, ErrorKind, ListOptions, ListTrackings, NewCustomer,
-    NewTracking, Storage, SystemEnv, TenantId, TrackingId, TrackingKind, TrackingPatch, from_json,
+    CustomerId, CustomerPatch, Engine, EngineOptions, ErrorKind, EventRetention, ListOptions,
+    ListTrackings, NewCustomer, NewTracking, Storage, SyncStatus, SyncUpdate, SystemEnv, TenantId,
+    TrackingId, TrackingKind, TrackingPatch, from_json,
 };
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
@@ -41,13 +42,19 @@ fn new_tracking(customer: &CustomerId, name: &str) -> NewTracking {
     })))
 }
 
+thread_local! {
+    /// Temporary directories of this test thread, removed when the test's thread ends (after
+    /// the test has dropped its engines).
+    static TEMP_DIRS: std::cell::RefCell<Vec<tempfile::TempDir>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn temp_db(tag: &str) -> std::path::PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("tagsmith-conf-{}", std::process::id()));
-    ok(std::fs::create_dir_all(&dir).map_err(|e| tagsmith_core::Error::storage(e.to_string())));
-    let path = dir.join(format!("{tag}-{n}.db"));
-    let _ = std::fs::remove_file(&path);
+    let dir = tempfile::Builder::new()
+        .prefix("tagsmith-conf-")
+        .tempdir()
+        .unwrap_or_else(|e| panic!("temp dir: {e}"));
+    let path = dir.path().join(format!("{tag}.db"));
+    TEMP_DIRS.with(|d| d.borrow_mut().push(dir));
     path
 }
 
@@ -146,11 +153,15 @@ mod suite {
         assert_eq!(page.total, 1);
     }
 
+    fn next_event(sub: &mut tagsmith_core::Subscription) -> Option<tagsmith_core::Received> {
+        ok(block(sub.try_next()))
+    }
+
     pub fn change_events_follow_commits(engine: Engine) {
         let t = ok(block(engine.create_tenant("Events")));
         let other = ok(block(engine.create_tenant("Other")));
-        let mut sub = engine.subscribe(&t.id, None);
-        let mut other_sub = engine.subscribe(&other.id, None);
+        let mut sub = ok(block(engine.subscribe(&t.id, None)));
+        let mut other_sub = ok(block(engine.subscribe(&other.id, None)));
         let c = ok(block(
             engine.customers(t.id.clone()).create(new_customer("Shop")),
         ));
@@ -167,8 +178,8 @@ mod suite {
         assert_eq!(code(bad), "already_exists");
         ok(block(engine.trackings(t.id.clone()).delete(&tr.id, None)));
         let mut seen = Vec::new();
-        while let Some(tagsmith_core::Received::Event(e)) = sub.try_next() {
-            seen.push((e.seq, e.id, serde_json::to_value(e.action).ok()));
+        while let Some(tagsmith_core::Received::Event(e)) = next_event(&mut sub) {
+            seen.push((e.seq, e.id, e.action.as_str()));
         }
         let ids: Vec<_> = seen.iter().map(|s| s.1.clone()).collect();
         assert_eq!(
@@ -176,51 +187,75 @@ mod suite {
             vec![c.id.to_string(), tr.id.to_string(), tr.id.to_string()],
             "{seen:?}"
         );
-        assert!(
-            seen.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+        // The tenant's own creation is event 1; the failed create left no number behind.
+        assert_eq!(
+            seen.iter().map(|s| s.0).collect::<Vec<_>>(),
+            vec![2, 3, 4],
             "sequence numbers: {seen:?}"
         );
-        assert!(other_sub.try_next().is_none(), "another tenant saw events");
+        assert!(
+            next_event(&mut other_sub).is_none(),
+            "another tenant saw events"
+        );
         // Resume from a known sequence number.
-        let mut resumed = engine.subscribe(&t.id, Some(seen[0].0));
-        match resumed.try_next() {
+        let mut resumed = ok(block(engine.subscribe(&t.id, Some(seen[0].0))));
+        match next_event(&mut resumed) {
             Some(tagsmith_core::Received::Event(e)) => assert_eq!(e.id, tr.id.to_string()),
             other => panic!("resume gave {other:?}"),
         }
-        // Resuming ahead of the stream (the host restarted) is a reset, never a silent gap.
-        let ahead = engine.events(&t.id, 10_000, 10);
+        // Resuming ahead of the log (a restored backup) is a reset, never a silent gap.
+        let ahead = ok(block(engine.events(&t.id, 10_000, 10)));
         assert!(ahead.reset && ahead.events.is_empty(), "{ahead:?}");
-        let resumed = engine.events(&t.id, ahead.last_seq, 10);
+        assert_eq!(ahead.last_seq, 4);
+        let resumed = ok(block(engine.events(&t.id, ahead.last_seq, 10)));
         assert!(!resumed.reset && resumed.events.is_empty());
-        assert!(engine.events(&t.id, u64::MAX, 10).reset);
-        let mut sub_ahead = engine.subscribe(&t.id, Some(u64::MAX));
+        assert!(ok(block(engine.events(&t.id, u64::MAX, 10))).reset);
+        let mut sub_ahead = ok(block(engine.subscribe(&t.id, Some(u64::MAX))));
         assert!(matches!(
-            sub_ahead.try_next(),
+            next_event(&mut sub_ahead),
             Some(tagsmith_core::Received::Reset { .. })
         ));
-        // Polling an unknown tenant is empty, not an error (and registers nothing).
-        let unknown = engine.events(&TenantId::new("ten_unknown"), 0, 10);
+        // Polling an unknown tenant is empty, not an error.
+        let unknown = ok(block(engine.events(&TenantId::new("ten_unknown"), 0, 10)));
         assert!(unknown.events.is_empty() && !unknown.reset && unknown.missed == 0);
-        // Async delivery wakes a waiting subscriber.
-        let mut waiting = engine.subscribe(&t.id, None);
-        let c2 = ok(block(
-            engine
-                .customers(t.id.clone())
-                .create(new_customer("Second")),
-        ));
-        match block(waiting.next()) {
+        // A waiting subscriber is woken by a commit in another thread.
+        let mut waiting = ok(block(engine.subscribe(&t.id, None)));
+        let writer = engine.customers(t.id.clone());
+        let handle = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            ok(block(writer.create(new_customer("Second"))))
+        });
+        let got = ok(block(waiting.next()));
+        let c2 = handle.join().unwrap();
+        match got {
             tagsmith_core::Received::Event(e) => assert_eq!(e.id, c2.id.to_string()),
             other => panic!("{other:?}"),
         }
+        // close() wakes a waiting subscriber with `unavailable`.
+        let mut parked = ok(block(engine.subscribe(&t.id, None)));
+        let closer = engine.clone();
+        let handle = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            ok(closer.close());
+        });
+        assert_eq!(code(block(parked.next())), "unavailable");
+        handle.join().unwrap();
     }
 
-    pub fn a_slow_subscriber_is_told_it_lagged(engine: Engine) {
+    pub fn the_log_is_pruned_and_slow_readers_are_told(make: fn(EngineOptions) -> Engine) {
+        let engine = make(EngineOptions {
+            event_retention: EventRetention {
+                max_events: 100,
+                max_age_secs: 3600,
+            },
+            ..Default::default()
+        });
         let t = ok(block(engine.create_tenant("Lag")));
-        let mut sub = engine.subscribe(&t.id, None);
+        let mut sub = ok(block(engine.subscribe(&t.id, None)));
         let customers = engine.customers(t.id.clone());
         let c = ok(block(customers.create(new_customer("Shop"))));
         let mut version = 1;
-        for i in 0..tagsmith_core::events::RETAINED_EVENTS + 10 {
+        for i in 0..300 {
             let patch = CustomerPatch {
                 version,
                 name: Some(format!("n{i}")),
@@ -228,33 +263,58 @@ mod suite {
             };
             version = ok(block(customers.update(&c.id, patch))).version;
         }
-        match sub.try_next() {
-            Some(tagsmith_core::Received::Lagged { missed, .. }) => assert_eq!(missed, 11),
+        // 302 events written; at most 100 + one pruning interval kept.
+        let all = ok(block(engine.events(&t.id, 0, 10_000)));
+        assert!(all.missed > 0, "nothing was pruned");
+        assert!(
+            (100..=100 + 32).contains(&all.events.len()),
+            "kept {} events",
+            all.events.len()
+        );
+        assert_eq!(all.missed + all.events.len() as u64, 302);
+        assert_eq!(all.last_seq, 302);
+        assert!(all.events.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+        match next_event(&mut sub) {
+            Some(tagsmith_core::Received::Lagged {
+                missed,
+                resume_from,
+            }) => {
+                assert_eq!(
+                    missed,
+                    all.missed - 1,
+                    "the subscriber started after event 1"
+                );
+                assert_eq!(resume_from, all.events[0].seq);
+            }
             other => panic!("expected lag, got {other:?}"),
         }
-        assert!(matches!(
-            sub.try_next(),
-            Some(tagsmith_core::Received::Event(_))
-        ));
-        // The polling form says the same: events from 1 on are partly gone.
-        let batch = engine.events(&t.id, 0, 10);
-        assert_eq!(
-            batch.missed, 12,
-            "tenant event + customer event + 10 updates dropped"
-        );
-        assert_eq!(batch.events.len(), 10);
-        assert_eq!(batch.events[0].seq, 13);
-        assert_eq!(batch.last_seq, 22);
-        let rest = engine.events(&t.id, batch.last_seq, usize::MAX);
-        assert_eq!(rest.missed, 0);
-        assert_eq!(
-            rest.events.len(),
-            tagsmith_core::events::RETAINED_EVENTS - 10
-        );
+        match next_event(&mut sub) {
+            Some(tagsmith_core::Received::Event(e)) => assert_eq!(e.seq, all.events[0].seq),
+            other => panic!("{other:?}"),
+        }
+        // Polling in pages walks the rest without gaps.
+        let mut after = all.events[0].seq;
+        let mut n = 1;
+        loop {
+            let page = ok(block(engine.events(&t.id, after, 7)));
+            assert_eq!(page.missed, 0);
+            if page.events.is_empty() {
+                break;
+            }
+            assert_eq!(page.events[0].seq, after + 1);
+            n += page.events.len();
+            after = page.last_seq;
+        }
+        assert_eq!(n, all.events.len());
+        // Another tenant's log is untouched by this one's pruning.
+        let other = ok(block(engine.create_tenant("Quiet")));
+        let quiet = ok(block(engine.events(&other.id, 0, 10)));
+        assert_eq!((quiet.events.len(), quiet.missed), (1, 0));
     }
 
     pub fn events_follow_commit_order_under_concurrent_writers(engine: Engine) {
         let t = ok(block(engine.create_tenant("Order")));
+        let u = ok(block(engine.create_tenant("Other order")));
         let customers = engine.customers(t.id.clone());
         let c = ok(block(customers.create(new_customer("Shop"))));
         std::thread::scope(|s| {
@@ -278,8 +338,15 @@ mod suite {
                     }
                 });
             }
+            // Another tenant writes at the same time, in its own sequence.
+            let other = engine.customers(u.id.clone());
+            s.spawn(move || {
+                for i in 0..25 {
+                    ok(block(other.create(new_customer(&format!("o{i}")))));
+                }
+            });
         });
-        let batch = engine.events(&t.id, 0, 1000);
+        let batch = ok(block(engine.events(&t.id, 0, 1000)));
         let versions: Vec<i64> = batch
             .events
             .iter()
@@ -291,50 +358,88 @@ mod suite {
             (1..=101).collect::<Vec<_>>(),
             "events out of commit order"
         );
+        let seqs: Vec<u64> = batch.events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=102).collect::<Vec<_>>(), "gaps in the sequence");
+        let other = ok(block(engine.events(&u.id, 0, 1000)));
+        assert_eq!(
+            other.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (1..=26).collect::<Vec<_>>()
+        );
     }
 
-    pub fn sync_outcomes_are_recorded_but_cannot_delete(engine: Engine) {
+    pub fn sync_state_lives_beside_the_users_version(engine: Engine) {
         let t = ok(block(engine.create_tenant("Sync")));
         let c = ok(block(
             engine.customers(t.id.clone()).create(new_customer("Shop")),
         ));
         let trackings = engine.trackings(t.id.clone());
         let tr = ok(block(trackings.create(new_tracking(&c.id, "x"))));
-        let synced = ok(block(trackings.set_sync_status(
-            &tr.id,
-            1,
-            tagsmith_core::SyncStatus::Synced,
-            None,
-        )));
+        let mut update = SyncUpdate::status(SyncStatus::Synced);
+        update.version = Some(1);
+        update.external_ids.insert(
+            "gtm".into(),
+            [("trigger_id".to_owned(), "12".to_owned())].into(),
+        );
+        update.error = Some(Some("tag paused by GTM".into()));
+        let synced = ok(block(trackings.set_sync_status(&tr.id, update)));
         assert!(synced.last_synced_at.is_some());
-        let err =
-            block(trackings.set_sync_status(&tr.id, 2, tagsmith_core::SyncStatus::Deleted, None));
-        assert_eq!(code(err), "invalid_input");
-        // An edit of what is tracked puts it back to pending, and says so.
+        assert_eq!(synced.version, 1, "a sync outcome moved the user's version");
+        assert_eq!(synced.external_ids["gtm"]["trigger_id"], "12");
+        assert_eq!(synced.sync_error.as_deref(), Some("tag paused by GTM"));
+        // The user edits with the version read before the sync: no conflict.
         let patch = TrackingPatch {
-            version: 2,
+            version: 1,
             selector: Some(Some("#other".into())),
             ..Default::default()
         };
+        let edited = ok(block(trackings.update(&tr.id, patch)));
+        assert_eq!(edited.version, 2);
+        assert_eq!(edited.sync_status, SyncStatus::Pending);
+        assert_eq!(edited.external_ids["gtm"]["trigger_id"], "12", "ids kept");
         assert_eq!(
-            ok(block(trackings.update(&tr.id, patch))).sync_status,
-            tagsmith_core::SyncStatus::Pending
+            edited.sync_error.as_deref(),
+            Some("tag paused by GTM"),
+            "text kept"
         );
-        let actions: Vec<_> = engine
-            .events(&t.id, 0, 100)
+        assert_eq!(ok(block(trackings.get(&tr.id))), edited);
+        // A sync outcome computed from version 1 is now the one refused.
+        let mut late = SyncUpdate::status(SyncStatus::Synced);
+        late.version = Some(1);
+        assert_eq!(
+            code(block(trackings.set_sync_status(&tr.id, late))),
+            "conflict"
+        );
+        // `deleted` is not a sync outcome; bad platform keys are named.
+        let err = block(trackings.set_sync_status(&tr.id, SyncUpdate::status(SyncStatus::Deleted)));
+        assert_eq!(code(err), "invalid_input");
+        let mut bad = SyncUpdate::status(SyncStatus::Failed);
+        bad.external_ids
+            .insert("Not A Key".into(), Default::default());
+        let err = block(trackings.set_sync_status(&tr.id, bad)).unwrap_err();
+        assert_eq!(err.fields()[0].field, "external_ids");
+        // An empty map removes a platform's ids.
+        let mut clear = SyncUpdate::status(SyncStatus::Pending);
+        clear.external_ids.insert("gtm".into(), Default::default());
+        assert!(
+            ok(block(trackings.set_sync_status(&tr.id, clear)))
+                .external_ids
+                .is_empty()
+        );
+        let actions: Vec<_> = ok(block(engine.events(&t.id, 0, 100)))
             .events
             .into_iter()
             .filter(|e| e.id == tr.id.as_str())
-            .map(|e| (serde_json::to_value(e.action).ok(), e.sync_status))
+            .map(|e| (e.action.as_str(), e.sync_status, e.version))
             .collect();
         assert_eq!(
-            actions.last().map(|a| a.1),
-            Some(Some(tagsmith_core::SyncStatus::Pending))
-        );
-        assert!(
-            actions
-                .iter()
-                .any(|a| a.0 == Some(serde_json::json!("status_changed")))
+            actions,
+            vec![
+                ("created", Some(SyncStatus::Pending), 1),
+                ("status_changed", Some(SyncStatus::Synced), 1),
+                ("updated", Some(SyncStatus::Pending), 2),
+                ("status_changed", Some(SyncStatus::Pending), 2),
+                ("status_changed", Some(SyncStatus::Pending), 2),
+            ]
         );
     }
 
@@ -528,7 +633,7 @@ mod isolation {
 }
 
 macro_rules! backend_suite {
-    ($name:ident, $make:expr) => {
+    ($name:ident, $make:expr, $with:expr) => {
         mod $name {
             use super::*;
 
@@ -549,16 +654,16 @@ macro_rules! backend_suite {
                 suite::change_events_follow_commits($make);
             }
             #[test]
-            fn a_slow_subscriber_is_told_it_lagged() {
-                suite::a_slow_subscriber_is_told_it_lagged($make);
+            fn the_log_is_pruned_and_slow_readers_are_told() {
+                suite::the_log_is_pruned_and_slow_readers_are_told($with);
             }
             #[test]
             fn events_follow_commit_order_under_concurrent_writers() {
                 suite::events_follow_commit_order_under_concurrent_writers($make);
             }
             #[test]
-            fn sync_outcomes_are_recorded_but_cannot_delete() {
-                suite::sync_outcomes_are_recorded_but_cannot_delete($make);
+            fn sync_state_lives_beside_the_users_version() {
+                suite::sync_state_lives_beside_the_users_version($make);
             }
             #[test]
             fn closed_engines_refuse_calls() {
@@ -576,15 +681,33 @@ macro_rules! backend_suite {
     };
 }
 
-backend_suite!(memory, Engine::in_memory());
+fn memory_with(o: EngineOptions) -> Engine {
+    Engine::with_options(Storage::memory(), Arc::new(SystemEnv), &o)
+}
+
+fn sqlite_memory_with(o: EngineOptions) -> Engine {
+    Engine::with_options(
+        Storage::new(ok(SqliteStore::in_memory())),
+        Arc::new(SystemEnv),
+        &o,
+    )
+}
+
+fn sqlite_file_with(o: EngineOptions) -> Engine {
+    ok(Engine::open_with(temp_db("suite"), &o))
+}
+
+backend_suite!(memory, memory_with(EngineOptions::default()), memory_with);
 backend_suite!(
     sqlite_memory,
-    Engine::new(
-        Storage::new(ok(SqliteStore::in_memory())),
-        Arc::new(SystemEnv)
-    )
+    sqlite_memory_with(EngineOptions::default()),
+    sqlite_memory_with
 );
-backend_suite!(sqlite_file, ok(Engine::open(temp_db("suite"))));
+backend_suite!(
+    sqlite_file,
+    sqlite_file_with(EngineOptions::default()),
+    sqlite_file_with
+);
 
 // SQLite file specifics: durability, corrupt, newer and locked files.
 #[test]

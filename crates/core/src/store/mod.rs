@@ -1,13 +1,27 @@
-//! Storage: one async trait per aggregate, erased behind `Arc<dyn …>`, with memory and SQLite
-//! backends. Backends store and fetch; validation, versioning rules and events live in the engine
-//! so every backend behaves the same.
+//! Storage: async traits per aggregate, erased behind `Arc<dyn …>`, with memory and SQLite
+//! backends. Backends store and fetch; validation, versioning rules and event content live in
+//! the engine so every backend behaves the same.
+//!
+//! - **Reads** go through one store trait per aggregate ([`TenantStore`], [`CustomerStore`],
+//!   [`TrackingStore`], [`EventStore`]).
+//! - **Writes** go through a unit of work: [`Backend::begin`] hands out a [`Tx`] whose per-aggregate
+//!   writers ([`TenantWrites`], …) and [`Tx::append_event`] commit together or not at all
+//!   (SQLite: one `BEGIN IMMEDIATE` transaction; memory: under its lock, with an undo log). A
+//!   change and its event, and later the job it causes, are one commit.
+//! - **Aggregates a backend may lack**: [`Storage`] is assembled from the aggregates a backend
+//!   provides ([`StorageBuilder`]); a missing one answers `unavailable` naming it, and so does
+//!   the matching [`Tx`] accessor by default.
 //!
 //! Every method takes the tenant explicitly; a record of another tenant is `not_found`.
 
 use std::sync::Arc;
 
+use crate::events::{Change, EventRange};
 use crate::page::{Listed, Slice};
-use crate::{Customer, CustomerId, Result, Tenant, TenantId, Timestamp, Tracking, TrackingId};
+use crate::{
+    Customer, CustomerId, Error, ErrorKind, Result, SyncUpdate, Tenant, TenantId, Timestamp,
+    Tracking, TrackingId,
+};
 
 pub mod memory;
 #[cfg(feature = "sqlite")]
@@ -24,49 +38,80 @@ pub trait MaybeSend {}
 #[cfg(target_arch = "wasm32")]
 impl<T: ?Sized> MaybeSend for T {}
 
-/// Tenants.
+/// `Send` on native targets (a transaction moves between threads but is used by one at a time),
+/// nothing on wasm32.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSendTx: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + ?Sized> MaybeSendTx for T {}
+/// `Send` on native targets, nothing on wasm32.
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSendTx {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSendTx for T {}
+
+/// The aggregates storage can hold; a backend states which it provides.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Aggregate {
+    /// Tenants.
+    Tenants,
+    /// Customers.
+    Customers,
+    /// Trackings (with their sync state).
+    Trackings,
+    /// The per-tenant change event log.
+    Events,
+}
+
+impl Aggregate {
+    /// The aggregate's name in errors and capability lists.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tenants => "tenants",
+            Self::Customers => "customers",
+            Self::Trackings => "trackings",
+            Self::Events => "events",
+        }
+    }
+}
+
+/// `unavailable` for an aggregate the backend does not provide.
+pub fn lacks(backend: &str, aggregate: Aggregate) -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        format!(
+            "the {backend} storage backend has no {} store",
+            aggregate.as_str()
+        ),
+    )
+    .with_retryable(false)
+}
+
+/// Tenants (reads).
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 pub trait TenantStore: MaybeSend {
-    /// Store a new tenant.
-    async fn insert_tenant(&self, tenant: &Tenant) -> Result<()>;
     /// Fetch a tenant; `not_found` if unknown.
     async fn get_tenant(&self, id: &TenantId) -> Result<Tenant>;
     /// Tenants in creation order.
     async fn list_tenants(&self, slice: Slice) -> Result<Listed<Tenant>>;
 }
 
-/// Customers.
+/// Customers (reads).
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 pub trait CustomerStore: MaybeSend {
-    /// Store a new customer; `not_found` if its tenant does not exist.
-    async fn insert_customer(&self, customer: &Customer) -> Result<()>;
     /// Fetch a live customer of `tenant`; `not_found` otherwise.
     async fn get_customer(&self, tenant: &TenantId, id: &CustomerId) -> Result<Customer>;
     /// Live customers of `tenant` in creation order.
     async fn list_customers(&self, tenant: &TenantId, slice: Slice) -> Result<Listed<Customer>>;
-    /// Replace a live customer if its stored version is `expected_version`: `conflict` if not,
-    /// `not_found` if gone.
-    async fn replace_customer(&self, customer: &Customer, expected_version: i64) -> Result<()>;
-    /// Soft-delete a live customer and its live trackings (their status becomes `deleted`);
-    /// returns the deleted trackings. `conflict` if `expected_version` is given and stale.
-    async fn delete_customer(
-        &self,
-        tenant: &TenantId,
-        id: &CustomerId,
-        expected_version: Option<i64>,
-        at: Timestamp,
-    ) -> Result<(Customer, Vec<Tracking>)>;
 }
 
-/// Trackings.
+/// Trackings (reads).
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 pub trait TrackingStore: MaybeSend {
-    /// Store a new tracking: `not_found` if its customer is not a live customer of the same
-    /// tenant, `already_exists` if the customer has a live tracking of the same name.
-    async fn insert_tracking(&self, tracking: &Tracking) -> Result<()>;
     /// Fetch a live tracking of `tenant`; `not_found` otherwise.
     async fn get_tracking(&self, tenant: &TenantId, id: &TrackingId) -> Result<Tracking>;
     /// Live trackings of `tenant` (optionally of one customer) in creation order.
@@ -76,12 +121,69 @@ pub trait TrackingStore: MaybeSend {
         customer: Option<&CustomerId>,
         slice: Slice,
     ) -> Result<Listed<Tracking>>;
-    /// Replace a live tracking if its stored version is `expected_version` (`conflict` if not,
-    /// `already_exists` on a name clash).
-    async fn replace_tracking(&self, tracking: &Tracking, expected_version: i64) -> Result<()>;
+}
+
+/// The change event log (reads).
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+pub trait EventStore: MaybeSend {
+    /// The tenant's events with a sequence number above `after`, at most `limit`, with the
+    /// oldest retained and the last assigned sequence numbers, from one snapshot. An unknown
+    /// tenant has an empty log.
+    async fn read_events(&self, tenant: &TenantId, after: u64, limit: usize) -> Result<EventRange>;
+}
+
+/// Tenant writes inside a unit of work.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+pub trait TenantWrites: MaybeSendTx {
+    /// Store a new tenant (`internal` if its generated id is taken).
+    async fn insert_tenant(&mut self, tenant: &Tenant) -> Result<()>;
+}
+
+/// Customer writes inside a unit of work.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+pub trait CustomerWrites: MaybeSendTx {
+    /// Store a new customer; `not_found` if its tenant does not exist.
+    async fn insert_customer(&mut self, customer: &Customer) -> Result<()>;
+    /// Replace a live customer's user fields if its stored version is `expected_version`:
+    /// `conflict` if not, `not_found` if gone.
+    async fn replace_customer(&mut self, customer: &Customer, expected_version: i64) -> Result<()>;
+    /// Soft-delete a live customer and its live trackings (their status becomes `deleted`);
+    /// returns the deleted trackings. `conflict` if `expected_version` is given and stale.
+    async fn delete_customer(
+        &mut self,
+        tenant: &TenantId,
+        id: &CustomerId,
+        expected_version: Option<i64>,
+        at: Timestamp,
+    ) -> Result<(Customer, Vec<Tracking>)>;
+}
+
+/// Tracking writes inside a unit of work.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+pub trait TrackingWrites: MaybeSendTx {
+    /// Store a new tracking: `not_found` if its customer is not a live customer of the same
+    /// tenant, `already_exists` if the customer has a live tracking of the same name.
+    async fn insert_tracking(&mut self, tracking: &Tracking) -> Result<()>;
+    /// Replace a live tracking's user fields if its stored version is `expected_version`
+    /// (`conflict` if not, `already_exists` on a name clash). Its sync state is left as stored.
+    async fn replace_tracking(&mut self, tracking: &Tracking, expected_version: i64) -> Result<()>;
+    /// Apply a sync update to a live tracking's sync state (status, error, external ids, last
+    /// sync at `at` when synced), never touching its user-visible version; `conflict` if
+    /// `update.version` is given and stale. Returns the tracking as stored.
+    async fn set_sync_state(
+        &mut self,
+        tenant: &TenantId,
+        id: &TrackingId,
+        update: &SyncUpdate,
+        at: Timestamp,
+    ) -> Result<Tracking>;
     /// Soft-delete a live tracking (status `deleted`, version + 1); returns it.
     async fn delete_tracking(
-        &self,
+        &mut self,
         tenant: &TenantId,
         id: &TrackingId,
         expected_version: Option<i64>,
@@ -89,37 +191,127 @@ pub trait TrackingStore: MaybeSend {
     ) -> Result<Tracking>;
 }
 
+/// One unit of work: everything written through it commits together on
+/// [`commit`](Tx::commit), or not at all when dropped uncommitted.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+pub trait Tx: MaybeSendTx {
+    /// The backend's name (for `unavailable` errors).
+    fn backend(&self) -> &'static str;
+    /// Tenant writes.
+    fn tenants(&mut self) -> Result<&mut dyn TenantWrites> {
+        Err(lacks(self.backend(), Aggregate::Tenants))
+    }
+    /// Customer writes.
+    fn customers(&mut self) -> Result<&mut dyn CustomerWrites> {
+        Err(lacks(self.backend(), Aggregate::Customers))
+    }
+    /// Tracking writes.
+    fn trackings(&mut self) -> Result<&mut dyn TrackingWrites> {
+        Err(lacks(self.backend(), Aggregate::Trackings))
+    }
+    /// Append a change to the tenant's log with the next sequence number (from 1, no gaps),
+    /// assigned here so the log follows commit order.
+    async fn append_event(&mut self, tenant: &TenantId, change: &Change) -> Result<u64>;
+    /// Drop the tenant's events with a sequence number below `keep_from` or written before
+    /// `older_than`, looking at a bounded number of the oldest (callers prune often).
+    async fn prune_events(
+        &mut self,
+        tenant: &TenantId,
+        keep_from: u64,
+        older_than: Timestamp,
+    ) -> Result<()>;
+    /// Make every write of this unit durable and visible.
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
 /// Backend-wide operations.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 pub trait Backend: MaybeSend {
     /// A short name for diagnostics (`memory`, `sqlite`).
     fn name(&self) -> &'static str;
+    /// Start a unit of work (SQLite: waits for the write lock up to the busy timeout).
+    async fn begin(&self) -> Result<Box<dyn Tx + '_>>;
     /// Release resources; later calls fail with `unavailable`.
     fn close(&self) -> Result<()>;
 }
 
-/// Every store a backend provides.
-pub trait Store: TenantStore + CustomerStore + TrackingStore + Backend {}
-impl<T: TenantStore + CustomerStore + TrackingStore + Backend> Store for T {}
-
-/// The erased stores an engine runs on.
+/// The erased stores an engine runs on, assembled from the aggregates a backend provides.
 #[derive(Clone)]
 pub struct Storage {
-    pub(crate) tenants: Arc<dyn TenantStore>,
-    pub(crate) customers: Arc<dyn CustomerStore>,
-    pub(crate) trackings: Arc<dyn TrackingStore>,
-    pub(crate) backend: Arc<dyn Backend>,
+    tenants: Option<Arc<dyn TenantStore>>,
+    customers: Option<Arc<dyn CustomerStore>>,
+    trackings: Option<Arc<dyn TrackingStore>>,
+    events: Option<Arc<dyn EventStore>>,
+    backend: Arc<dyn Backend>,
+}
+
+/// Assembles a [`Storage`] from a backend and the read stores it provides.
+pub struct StorageBuilder {
+    storage: Storage,
+}
+
+impl StorageBuilder {
+    /// Provide tenants.
+    pub fn tenants(mut self, store: Arc<dyn TenantStore>) -> Self {
+        self.storage.tenants = Some(store);
+        self
+    }
+    /// Provide customers.
+    pub fn customers(mut self, store: Arc<dyn CustomerStore>) -> Self {
+        self.storage.customers = Some(store);
+        self
+    }
+    /// Provide trackings.
+    pub fn trackings(mut self, store: Arc<dyn TrackingStore>) -> Self {
+        self.storage.trackings = Some(store);
+        self
+    }
+    /// Provide the event log.
+    pub fn events(mut self, store: Arc<dyn EventStore>) -> Self {
+        self.storage.events = Some(store);
+        self
+    }
+    /// The assembled storage.
+    pub fn build(self) -> Storage {
+        self.storage
+    }
+}
+
+/// A backend that provides every aggregate of the core model.
+pub trait CoreStore:
+    TenantStore + CustomerStore + TrackingStore + EventStore + Backend + 'static
+{
+}
+impl<T: TenantStore + CustomerStore + TrackingStore + EventStore + Backend + 'static> CoreStore
+    for T
+{
 }
 
 impl Storage {
-    /// Erase one backend that implements every store.
-    pub fn new<B: Store + 'static>(backend: B) -> Self {
-        let b = Arc::new(backend);
-        Self {
-            tenants: b.clone(),
-            customers: b.clone(),
-            trackings: b.clone(),
-            backend: b,
+    /// Start assembling storage on `backend` (which hands out units of work).
+    pub fn builder(backend: Arc<dyn Backend>) -> StorageBuilder {
+        StorageBuilder {
+            storage: Self {
+                tenants: None,
+                customers: None,
+                trackings: None,
+                events: None,
+                backend,
+            },
         }
+    }
+
+    /// Erase one backend that provides every core aggregate.
+    pub fn new<B: CoreStore>(backend: B) -> Self {
+        let b = Arc::new(backend);
+        Self::builder(b.clone())
+            .tenants(b.clone())
+            .customers(b.clone())
+            .trackings(b.clone())
+            .events(b)
+            .build()
     }
 
     /// The in-memory backend (tests, the browser).
@@ -134,12 +326,65 @@ impl Storage {
     /// newer tagsmith.
     #[cfg(feature = "sqlite")]
     pub fn sqlite(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        Ok(Self::new(sqlite::SqliteStore::open(path)?))
+        Self::sqlite_with(path, &sqlite::SqliteOptions::default())
+    }
+
+    /// [`sqlite`](Self::sqlite) with options (busy timeout, reader connections).
+    ///
+    /// # Errors
+    /// As [`sqlite`](Self::sqlite).
+    #[cfg(feature = "sqlite")]
+    pub fn sqlite_with(
+        path: impl AsRef<std::path::Path>,
+        options: &sqlite::SqliteOptions,
+    ) -> Result<Self> {
+        Ok(Self::new(sqlite::SqliteStore::open_with(path, options)?))
     }
 
     /// The backend's name.
     pub fn backend_name(&self) -> &'static str {
         self.backend.name()
+    }
+
+    /// The aggregates this storage provides (each backend's suite states them).
+    pub fn capabilities(&self) -> Vec<Aggregate> {
+        [
+            (Aggregate::Tenants, self.tenants.is_some()),
+            (Aggregate::Customers, self.customers.is_some()),
+            (Aggregate::Trackings, self.trackings.is_some()),
+            (Aggregate::Events, self.events.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(a, has)| has.then_some(a))
+        .collect()
+    }
+
+    pub(crate) fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    pub(crate) fn tenants(&self) -> Result<&dyn TenantStore> {
+        self.tenants
+            .as_deref()
+            .ok_or_else(|| lacks(self.backend_name(), Aggregate::Tenants))
+    }
+
+    pub(crate) fn customers(&self) -> Result<&dyn CustomerStore> {
+        self.customers
+            .as_deref()
+            .ok_or_else(|| lacks(self.backend_name(), Aggregate::Customers))
+    }
+
+    pub(crate) fn trackings(&self) -> Result<&dyn TrackingStore> {
+        self.trackings
+            .as_deref()
+            .ok_or_else(|| lacks(self.backend_name(), Aggregate::Trackings))
+    }
+
+    pub(crate) fn events(&self) -> Result<&dyn EventStore> {
+        self.events
+            .as_deref()
+            .ok_or_else(|| lacks(self.backend_name(), Aggregate::Events))
     }
 }
 
@@ -147,27 +392,44 @@ impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Storage")
             .field("backend", &self.backend.name())
+            .field(
+                "aggregates",
+                &self
+                    .capabilities()
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
 
-/// `unavailable` for calls after `close()`.
-pub(crate) fn closed() -> crate::Error {
-    crate::Error::new(crate::ErrorKind::Unavailable, "the engine was closed")
+/// `unavailable` for calls after `close()` (not retryable: the engine stays closed).
+pub(crate) fn closed() -> Error {
+    Error::new(ErrorKind::Unavailable, "the engine was closed").with_retryable(false)
 }
 
 /// `conflict` for a stale version.
-pub(crate) fn stale(entity: &str, id: &str, expected: i64, actual: i64) -> crate::Error {
-    crate::Error::new(
-        crate::ErrorKind::Conflict,
+pub(crate) fn stale(entity: &str, id: &str, expected: i64, actual: i64) -> Error {
+    Error::new(
+        ErrorKind::Conflict,
         format!("{entity} {id:?} is at version {actual}, not {expected}: read it again and retry"),
     )
 }
 
 /// `already_exists` for a tracking name clash.
-pub(crate) fn duplicate_tracking(name: &str) -> crate::Error {
-    crate::Error::new(
-        crate::ErrorKind::AlreadyExists,
+pub(crate) fn duplicate_tracking(name: &str) -> Error {
+    Error::new(
+        ErrorKind::AlreadyExists,
         format!("this customer already has a tracking named {name:?}"),
     )
+}
+
+/// `internal` for a generated id that is already taken (the random source failed twice over):
+/// refuse rather than orphan the existing record.
+pub(crate) fn id_collision(id: &str) -> Error {
+    Error::internal(format!(
+        "generated id {id} collided with an existing one; retry"
+    ))
+    .with_retryable(true)
 }

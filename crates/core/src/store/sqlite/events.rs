@@ -1,0 +1,123 @@
+//! The per-tenant change event log on SQLite: numbered from the tenant row's `event_seq`, bumped
+//! in the writing transaction.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::SqliteStore;
+use super::errors::sql_error;
+use super::rows::{ts, wire};
+use crate::events::{Change, ChangeAction, ChangeEvent, Entity, EventRange};
+use crate::store::EventStore;
+use crate::{Error, Result, SyncStatus, TenantId, Timestamp};
+
+/// How many of the oldest events one prune looks at (bounded work per write).
+const PRUNE_BATCH: i64 = 256;
+
+pub(super) fn append(conn: &Connection, tenant: &TenantId, change: &Change) -> Result<u64> {
+    let seq: i64 = conn
+        .prepare_cached(
+            "UPDATE tenants SET event_seq = event_seq + 1 WHERE id = ?1 RETURNING event_seq",
+        )
+        .and_then(|mut s| s.query_row([tenant.as_str()], |r| r.get(0)).optional())
+        .map_err(sql_error)?
+        .ok_or_else(|| Error::not_found("tenant", tenant.as_str()))?;
+    conn.prepare_cached(
+        "INSERT INTO events (tenant_id, seq, entity, record_id, action, version, sync_status, at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            tenant.as_str(),
+            seq,
+            change.entity.as_str(),
+            change.id,
+            change.action.as_str(),
+            change.version,
+            change.sync_status.map(SyncStatus::as_str),
+            change.at.as_micros(),
+        ])
+    })
+    .map_err(sql_error)?;
+    Ok(seq as u64)
+}
+
+pub(super) fn prune(
+    conn: &Connection,
+    tenant: &TenantId,
+    keep_from: u64,
+    older_than: Timestamp,
+) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM events WHERE tenant_id = ?1 AND (seq < ?2 OR at < ?3) AND seq IN \
+         (SELECT seq FROM events WHERE tenant_id = ?1 ORDER BY seq LIMIT ?4)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            tenant.as_str(),
+            i64::try_from(keep_from).unwrap_or(i64::MAX),
+            older_than.as_micros(),
+            PRUNE_BATCH
+        ])
+    })
+    .map_err(sql_error)?;
+    Ok(())
+}
+
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeEvent> {
+    Ok(ChangeEvent {
+        tenant_id: TenantId::new(r.get::<_, String>(0)?),
+        seq: r.get::<_, i64>(1)? as u64,
+        entity: wire("entity", &r.get::<_, String>(2)?, Entity::parse)?,
+        id: r.get(3)?,
+        action: wire("action", &r.get::<_, String>(4)?, ChangeAction::parse)?,
+        version: r.get(5)?,
+        sync_status: match r.get::<_, Option<String>>(6)? {
+            Some(s) => Some(wire("sync_status", &s, SyncStatus::parse)?),
+            None => None,
+        },
+        at: ts(r.get(7)?),
+    })
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+impl EventStore for SqliteStore {
+    async fn read_events(&self, tenant: &TenantId, after: u64, limit: usize) -> Result<EventRange> {
+        self.read(|c| {
+            // One read transaction: head, oldest and rows from the same snapshot.
+            let snapshot = c.unchecked_transaction().map_err(sql_error)?;
+            let head: i64 = snapshot
+                .prepare_cached("SELECT event_seq FROM tenants WHERE id = ?1")
+                .and_then(|mut s| s.query_row([tenant.as_str()], |r| r.get(0)).optional())
+                .map_err(sql_error)?
+                .unwrap_or(0);
+            let oldest: Option<i64> = snapshot
+                .prepare_cached("SELECT min(seq) FROM events WHERE tenant_id = ?1")
+                .and_then(|mut s| s.query_row([tenant.as_str()], |r| r.get(0)))
+                .map_err(sql_error)?;
+            let events = snapshot
+                .prepare_cached(
+                    "SELECT tenant_id, seq, entity, record_id, action, version, sync_status, at \
+                     FROM events WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                )
+                .and_then(|mut s| {
+                    s.query_map(
+                        params![
+                            tenant.as_str(),
+                            i64::try_from(after).unwrap_or(i64::MAX),
+                            i64::try_from(limit).unwrap_or(i64::MAX)
+                        ],
+                        event_row,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql_error)?;
+            Ok(EventRange {
+                events,
+                oldest: oldest.unwrap_or(head + 1) as u64,
+                head: head as u64,
+            })
+        })
+        .await
+    }
+}
