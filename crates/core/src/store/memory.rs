@@ -391,6 +391,9 @@ impl Tx for MemoryTx<'_> {
 
     async fn append_event(&mut self, tenant: &TenantId, change: &Change) -> Result<u64> {
         let s = self.state()?;
+        if !s.tenant_seq.contains_key(tenant) {
+            return Err(Error::not_found("tenant", tenant.as_str()));
+        }
         let log = s.logs.entry(tenant.clone()).or_default();
         log.head += 1;
         let seq = log.head;
