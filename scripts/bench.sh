@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one bench command: the SQLite backend (creates, gets, paged lists per second; raw rusqlite
-# point reads as the floor) and the binding overhead of one `get` through Python and Node against
+# creates (row + event in one transaction) and point reads as the floors; creates from 4 threads) and the binding overhead of one `get` through Python and Node against
 # the same call in Rust, all in one run. Release builds. Prints a summary with ratios; copy the
 # figures into docs/BENCHMARKS.md with the date.
 set -euo pipefail
@@ -38,6 +38,10 @@ print(f"| Rust get of one row in a 100k-row file, repeated | {rust['same_row_get
 print(f"| Rust get, the binding benches' record (1-row file) | {r:.2f} µs |")
 print(f"| raw rusqlite point read | {rust['raw_rusqlite_get_us']:.2f} µs → engine/raw = {rust['get_vs_raw_rusqlite']:.2f}x |")
 print(f"| paged lists (100 rows/page) per s | {rust['list_pages_of_100_per_s']:,.0f} |")
+n = rust['same_run_creates']
+print(f"| engine creates/s, row + event in one transaction ({n:,} into one tenant) | {rust['engine_creates_per_s']:,.0f} |")
+print(f"| raw rusqlite floor: same row + event, one IMMEDIATE transaction each | {rust['raw_rusqlite_creates_per_s']:,.0f} → engine/raw = {rust['creates_vs_raw_rusqlite']:.2f}x |")
+print(f"| creates/s from 4 threads over 4 tenants, one engine | {rust['creates_per_s_4_threads_4_tenants']:,.0f} |")
 print(f"| Python get | {py['get_us']:.2f} µs = Rust + {py['get_us'] - r:.2f} µs ({py['get_us'] / r:.2f}x); floor call {py['floor_call_us']:.2f} µs |")
 print(f"| Node getSync | {node['get_sync_us']:.2f} µs = Rust + {node['get_sync_us'] - r:.2f} µs ({node['get_sync_us'] / r:.2f}x) |")
 print(f"| Node await get | {node['get_async_us']:.2f} µs = Rust + {node['get_async_us'] - r:.2f} µs ({node['get_async_us'] / r:.2f}x) |")

@@ -164,7 +164,7 @@ fn json_arg(value: Unknown<'_>, optional: bool) -> Outcome<Json> {
 }
 
 /// A camelCase options object as one of core's request structs (core names any bad field).
-fn request<T: serde::de::DeserializeOwned>(options: Outcome<Json>) -> Outcome<T> {
+fn request<T: tagsmith_core::Request>(options: Outcome<Json>) -> Outcome<T> {
     from_json(keys_to_snake(options?))
 }
 

@@ -46,6 +46,10 @@ fn text_arg(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<Strin
     }
 }
 
+/// The tagsmith engine over a SQLite file or memory.
+///
+/// Thread-safe (every call releases the GIL); not fork-safe while open. Close it with close() or a
+/// `with` block.
 #[pyclass(frozen, module = "tagsmith")]
 struct Engine {
     inner: core::Engine,
@@ -53,6 +57,10 @@ struct Engine {
 
 #[pymethods]
 impl Engine {
+    /// Open (create and migrate if needed) a SQLite database file.
+    ///
+    /// Raises StorageError if the file is not a tagsmith database, is locked, or was written by a
+    /// newer tagsmith.
     #[staticmethod]
     fn open(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Self> {
         let path: std::path::PathBuf = path.extract().map_err(|_| {
@@ -65,6 +73,7 @@ impl Engine {
         call(py, || core::Engine::open(path)).map(|inner| Self { inner })
     }
 
+    /// An engine on in-memory storage (tests, scratch work); data is lost on close.
     #[staticmethod]
     fn in_memory() -> Self {
         Self {
@@ -72,21 +81,25 @@ impl Engine {
         }
     }
 
+    /// The storage backend's name: 'memory' or 'sqlite'.
     #[getter]
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
 
+    /// Create a tenant. Raises InvalidInputError for a bad name.
     fn create_tenant(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Tenant> {
         let name = text_arg(py, "name", name)?;
         call(py, || block(self.inner.create_tenant(&name))).map(Tenant::from)
     }
 
+    /// Fetch a tenant by id. Raises NotFoundError if unknown.
     fn get_tenant(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Tenant> {
         let id = core::TenantId::new(text_arg(py, "id", id)?);
         call(py, || block(self.inner.get_tenant(&id))).map(Tenant::from)
     }
 
+    /// List tenants, oldest first: list_tenants(limit=50, cursor=None) -> Page.
     #[pyo3(signature = (**options))]
     fn list_tenants(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Page> {
         let options: core::ListOptions =
@@ -96,6 +109,7 @@ impl Engine {
         Page::new(py, page, Tenant::from)
     }
 
+    /// The customers of one tenant (returned at once; each call checks the tenant).
     fn customers(&self, py: Python<'_>, tenant_id: &Bound<'_, PyAny>) -> PyResult<Customers> {
         let tenant_id = text_arg(py, "tenant_id", tenant_id)?;
         Ok(Customers {
@@ -103,6 +117,7 @@ impl Engine {
         })
     }
 
+    /// The trackings of one tenant (returned at once; each call checks the tenant).
     fn trackings(&self, py: Python<'_>, tenant_id: &Bound<'_, PyAny>) -> PyResult<Trackings> {
         let tenant_id = text_arg(py, "tenant_id", tenant_id)?;
         Ok(Trackings {
@@ -131,14 +146,17 @@ impl Engine {
         call(py, || block(self.inner.events_with(&tenant, &options))).map(EventBatch::from)
     }
 
+    /// Close the storage; later calls raise UnavailableError. Safe to call twice.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         call(py, || self.inner.close())
     }
 
+    /// `with Engine.open(path) as engine:` closes the engine at the end of the block.
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
 
+    /// Close the engine on leaving a `with` block.
     #[pyo3(signature = (*_exc))]
     fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
         self.close(py)?;
@@ -150,6 +168,7 @@ impl Engine {
     }
 }
 
+/// One tenant's customers (websites), from engine.customers(tenant_id).
 #[pyclass(frozen, module = "tagsmith")]
 struct Customers {
     inner: core::Customers,
@@ -157,17 +176,22 @@ struct Customers {
 
 #[pymethods]
 impl Customers {
+    /// Create a customer: create(name=..., website_url=...) -> Customer.
+    ///
+    /// Raises InvalidInputError naming every bad field, NotFoundError for an unknown tenant.
     #[pyo3(signature = (**fields))]
     fn create(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Customer> {
         let new = parse(py, fields)?;
         call(py, || block(self.inner.create(new))).map(Customer::from)
     }
 
+    /// Fetch a customer of this tenant. Raises NotFoundError if unknown, deleted or another tenant's.
     fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Customer> {
         let id = core::CustomerId::new(text_arg(py, "id", id)?);
         call(py, || block(self.inner.get(&id))).map(Customer::from)
     }
 
+    /// List this tenant's customers: list(limit=50, cursor=None) -> Page.
     #[pyo3(signature = (**options))]
     fn list(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Page> {
         let options: core::ListOptions = parse(py, options)?;
@@ -175,6 +199,9 @@ impl Customers {
         Page::new(py, page, Customer::from)
     }
 
+    /// Change a customer: update(id, version=..., name=..., website_url=...).
+    ///
+    /// Raises ConflictError when version is not the current one.
     #[pyo3(signature = (id, **fields))]
     fn update(
         &self,
@@ -187,6 +214,7 @@ impl Customers {
         call(py, || block(self.inner.update(&id, patch))).map(Customer::from)
     }
 
+    /// Soft-delete a customer and its trackings: delete(id, version=None) -> Customer.
     #[pyo3(signature = (id, **options))]
     fn delete(
         &self,
@@ -200,6 +228,7 @@ impl Customers {
     }
 }
 
+/// One tenant's trackings, from engine.trackings(tenant_id).
 #[pyclass(frozen, module = "tagsmith")]
 struct Trackings {
     inner: core::Trackings,
@@ -207,17 +236,24 @@ struct Trackings {
 
 #[pymethods]
 impl Trackings {
+    /// Create a tracking: create(customer_id=..., name=..., kind=..., selector=..., url_rule=...,
+    /// ga4_event=..., ga4_params=..., ads=..., scroll_percent=...) -> Tracking.
+    ///
+    /// Raises InvalidInputError naming every bad field, NotFoundError if the customer is not this
+    /// tenant's, AlreadyExistsError if the customer has a tracking of that name.
     #[pyo3(signature = (**fields))]
     fn create(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Tracking> {
         let new = parse(py, fields)?;
         call(py, || block(self.inner.create(new))).map(Tracking::from)
     }
 
+    /// Fetch a tracking of this tenant. Raises NotFoundError if unknown, deleted or another tenant's.
     fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Tracking> {
         let id = core::TrackingId::new(text_arg(py, "id", id)?);
         call(py, || block(self.inner.get(&id))).map(Tracking::from)
     }
 
+    /// List this tenant's trackings: list(limit=50, cursor=None, customer_id=None) -> Page.
     #[pyo3(signature = (**options))]
     fn list(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Page> {
         let options: core::ListTrackings = parse(py, options)?;
@@ -225,6 +261,9 @@ impl Trackings {
         Page::new(py, page, Tracking::from)
     }
 
+    /// Change a tracking: update(id, version=..., **fields); None clears an optional field.
+    ///
+    /// A change puts the tracking back to sync status 'pending'. Raises ConflictError on a stale version.
     #[pyo3(signature = (id, **fields))]
     fn update(
         &self,
@@ -237,6 +276,7 @@ impl Trackings {
         call(py, || block(self.inner.update(&id, patch))).map(Tracking::from)
     }
 
+    /// Soft-delete a tracking (sync status 'deleted'): delete(id, version=None) -> Tracking.
     #[pyo3(signature = (id, **options))]
     fn delete(
         &self,
@@ -251,10 +291,7 @@ impl Trackings {
 }
 
 /// kwargs → JSON → core request struct, with core's field-naming errors.
-fn parse<T: serde::de::DeserializeOwned>(
-    py: Python<'_>,
-    kwargs: Option<&Bound<'_, PyDict>>,
-) -> PyResult<T> {
+fn parse<T: core::Request>(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<T> {
     kwargs_json(kwargs)
         .and_then(core::from_json)
         .map_err(|e| to_py_err(py, &e))

@@ -35,6 +35,18 @@ pub enum Command {
     /// Manage a tenant's trackings.
     #[command(subcommand)]
     Trackings(TrackingCmd),
+    /// Print a tenant's change events after a sequence number, from the durable log (any
+    /// process on the same file sees them; poll with the printed last_seq).
+    Events {
+        #[command(flatten)]
+        tenant: Tenant,
+        /// Print events after this sequence number (default 0: from the oldest kept).
+        #[arg(long)]
+        after: Option<String>,
+        /// At most this many events (default 1000).
+        #[arg(long)]
+        limit: Option<String>,
+    },
     /// Run the offline end-to-end demo on the database file.
     Demo,
     /// Measure the SQLite backend (creates, gets, paged lists per second) against raw rusqlite.

@@ -193,6 +193,25 @@ async fn dispatch(engine: &Engine, command: &Command, out: &Printer) -> tagsmith
                 )
             }
         },
+        Command::Events {
+            tenant,
+            after,
+            limit,
+        } => {
+            let number = |field: &str, v: &Option<String>| match v {
+                Some(text) => integer(field, text),
+                None => Ok(Value::Null),
+            };
+            let options = tagsmith_core::ffi::events_options(
+                Some(number("after", after)?),
+                Some(number("limit", limit)?),
+            )?;
+            out.record(
+                &engine
+                    .events_with(&TenantId::new(tenant.tenant.as_str()), &options)
+                    .await?,
+            )
+        }
         Command::Demo | Command::Bench(_) => Ok(()),
     }
 }

@@ -43,6 +43,14 @@ impl Db {
     }
 }
 
+impl Drop for Db {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
 fn id(v: &Value) -> String {
     v["id"]
         .as_str()
@@ -269,4 +277,47 @@ fn the_demo_runs_offline_and_again_on_the_same_file() {
         assert_eq!(report["trackings"].as_array().map(Vec::len), Some(5));
         assert_eq!(report["tenants_in_database"], 2 * run);
     }
+}
+
+#[test]
+fn every_process_reads_the_durable_event_log() {
+    let db = Db::new("events");
+    // Each command is its own process; the log they write is one, numbered without gaps.
+    let t = id(&db.ok(&["tenants", "create", "Log"]));
+    for i in 0..3 {
+        db.ok(&[
+            "customers",
+            "create",
+            "--tenant",
+            &t,
+            "--name",
+            &format!("Shop {i}"),
+            "--website-url",
+            "https://shop.example",
+        ]);
+    }
+    let seqs = |v: &Value| -> Vec<u64> {
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect()
+    };
+    let all = db.ok(&["events", "--tenant", &t]);
+    assert_eq!(seqs(&all), [1, 2, 3, 4]);
+    assert_eq!(all["events"][0]["entity"], "tenant");
+    assert_eq!(all["events"][3]["action"], "created");
+    assert_eq!(
+        (all["last_seq"].as_u64(), all["missed"].as_u64()),
+        (Some(4), Some(0))
+    );
+    let page = db.ok(&["events", "--tenant", &t, "--after", "2", "--limit", "1"]);
+    assert_eq!((seqs(&page), page["last_seq"].as_u64()), (vec![3], Some(3)));
+    let (code, err) = db.run(&["events", "--tenant", &t, "--after=-1"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        (err["code"].as_str(), err["fields"][0]["field"].as_str()),
+        (Some("invalid_input"), Some("after"))
+    );
 }

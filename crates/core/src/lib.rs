@@ -56,7 +56,7 @@ pub use error::{Error, ErrorKind, FieldError, Result};
 pub use events::{ChangeEvent, EventBatch, EventRetention, Received, Subscription};
 pub use id::{CustomerId, TenantId, TrackingId};
 pub use page::{ListOptions, ListTrackings, Page};
-pub use request::{DeleteOptions, EventsOptions, from_json};
+pub use request::{DeleteOptions, EventsOptions, Request, from_json};
 pub use store::{Aggregate, Storage};
 pub use tenant::Tenant;
 pub use timestamp::Timestamp;

@@ -414,6 +414,12 @@ impl Tracking {
 
     /// Check every field and the kind-specific rules; report all problems at once.
     pub(crate) fn validate(&self) -> crate::Result<()> {
+        self.validate_with(true)
+    }
+
+    /// [`validate`](Self::validate), optionally without the rules of its kind (when the kind
+    /// given was not a kind at all, its rules would only add noise).
+    pub(crate) fn validate_with(&self, kind_rules: bool) -> crate::Result<()> {
         let mut p = Problems::default();
         validate::name(&mut p, "name", &self.name);
         if let Some(s) = &self.selector {
@@ -478,7 +484,9 @@ impl Tracking {
                 "must be between 1 and 100",
             );
         }
-        self.validate_kind(&mut p);
+        if kind_rules {
+            self.validate_kind(&mut p);
+        }
         p.into_result()
     }
 

@@ -13,7 +13,7 @@ use tagsmith_core::store::sqlite::SqliteStore;
 use tagsmith_core::store::{Aggregate, Backend, CoreStore};
 use tagsmith_core::{
     Customer, CustomerId, GoogleConnection, Storage, SyncStatus, SyncUpdate, Tenant, TenantId,
-    Timestamp, Tracking, TrackingId, from_json,
+    Timestamp, Tracking, TrackingId,
 };
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
@@ -46,7 +46,7 @@ fn customer(tenant: &str, id: &str) -> Customer {
 }
 
 fn tracking(tenant: &str, customer: &str, id: &str) -> Tracking {
-    let mut t: Tracking = from_json(serde_json::json!({
+    let mut t: Tracking = serde_json::from_value(serde_json::json!({
         "id": id, "tenant_id": tenant, "customer_id": customer, "name": id, "kind": "button_click",
         "selector": "button.buy", "url_rule": null, "ga4_event": null, "ga4_params": {},
         "ads": null, "scroll_percent": null, "sync_status": "pending", "sync_error": null,
