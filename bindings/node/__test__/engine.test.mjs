@@ -20,6 +20,11 @@ function assertTagsmithError(err, code, fields) {
   return true;
 }
 
+/** Assert `fn` throws a tagsmith error with `code` (and exactly these field paths, if given). */
+function assertCode(fn, code, fields) {
+  assert.throws(fn, (err) => assertTagsmithError(err, code, fields));
+}
+
 function setup() {
   const engine = Engine.inMemory();
   const tenant = engine.createTenantSync('Acme');
@@ -101,7 +106,10 @@ describe('results', () => {
     assert.deepEqual(t.ga4Params, { item_id: 'sku-1' });
     assert.deepEqual(t.ads, { category: 'add_to_cart', value: 9.5, currency: 'EUR' });
     assert.equal(t.syncStatus, 'pending');
-    assert.match(t.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    assert.ok(t.createdAt instanceof Date && !Number.isNaN(t.createdAt.getTime()));
+    assert.ok(Math.abs(t.createdAt.getTime() - Date.now()) < 60_000, 'a UTC instant near now');
+    assert.equal(t.lastSyncedAt, null);
+    assert.deepEqual(t.externalIds, {});
     assert.deepEqual(trackings.getSync(t.id), t);
   });
 
@@ -232,18 +240,73 @@ describe('files and lifecycle', () => {
   });
 });
 
+describe('the binding kit', () => {
+  test('a Rust panic becomes an internal error, not a crashed process', async () => {
+    const { createRequire } = await import('node:module');
+    const native = createRequire(import.meta.url)('../binding.js');
+    assertCode(() => native.__tagsmithPanicForTests(), 'internal');
+  });
+
+  test('NaN and Infinity are invalid_input naming the field, never a silent null', () => {
+    const engine = Engine.inMemory();
+    const tenant = engine.createTenantSync('NaN');
+    const shop = engine.customers(tenant.id).createSync({ name: 'Shop', websiteUrl: 'https://shop.example' });
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      assertCode(
+        () => engine.trackings(tenant.id).createSync({
+          customerId: shop.id, name: 'x', kind: 'button_click', selector: 'a',
+          ads: { category: 'purchase', value: bad, currency: 'EUR' },
+        }),
+        'invalid_input',
+        ['ads.value'],
+      );
+    }
+    assertCode(() => engine.events(tenant.id, NaN), 'invalid_input', ['after']);
+  });
+
+  test('an unknown kind does not hide the other bad fields', () => {
+    const engine = Engine.inMemory();
+    const tenant = engine.createTenantSync('Kinds');
+    const shop = engine.customers(tenant.id).createSync({ name: 'Shop', websiteUrl: 'https://shop.example' });
+    assertCode(
+      () => engine.trackings(tenant.id).createSync({ customerId: shop.id, name: '', kind: 'nope', selector: 'button[' }),
+      'invalid_input',
+      ['kind', 'name', 'selector'],
+    );
+  });
+
+  test('events and times: the log survives reopening; times are Dates', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'tagsmith-events-'));
+    try {
+      const path = join(dir, 'log.db');
+      const first = Engine.openSync(path);
+      const tenant = first.createTenantSync('Log');
+      first.customers(tenant.id).createSync({ name: 'Shop', websiteUrl: 'https://shop.example' });
+      first.close();
+      const again = Engine.openSync(path);
+      const batch = again.events(tenant.id);
+      assert.deepEqual(batch.events.map((e) => [e.seq, e.entity, e.action]), [[1, 'tenant', 'created'], [2, 'customer', 'created']]);
+      assert.ok(batch.events[0].at instanceof Date);
+      assert.ok((await again.getTenant(tenant.id)).createdAt instanceof Date);
+      assert.ok(again.listTenantsSync().items[0].createdAt instanceof Date);
+      again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('typings', () => {
-  test('the option and result types are the same as @tagsmith/wasm declares', async () => {
+  test('the option and result types are the ones every JS runtime shares (one source)', async () => {
     const { readFileSync } = await import('node:fs');
     const { fileURLToPath } = await import('node:url');
-    // The shared block: from the error codes to DeleteOptions, in both declaration files.
-    const shared = (path) => {
-      const text = readFileSync(fileURLToPath(new URL(path, import.meta.url)), 'utf8');
-      const start = text.indexOf('/** Stable error codes');
-      const end = text.indexOf('}', text.indexOf('export interface DeleteOptions'));
-      assert.ok(start >= 0 && end > start, `shared types not found in ${path}`);
-      return text.slice(start, end + 1);
-    };
-    assert.equal(shared('../dts-header.d.ts'), shared('../../wasm/src/types.d.ts'));
+    const read = (path) => readFileSync(fileURLToPath(new URL(path, import.meta.url)), 'utf8');
+    const shared = read('../../types/tagsmith.d.ts');
+    const body = shared.slice(shared.indexOf('/** Stable error codes'));
+    assert.ok(body.length > 1000, 'shared types not found');
+    assert.ok(read('../index.d.ts').includes(body), 'index.d.ts does not carry bindings/types/tagsmith.d.ts');
   });
 });

@@ -1,67 +1,49 @@
 //! Node.js binding of tagsmith (`@tagsmith/node`, napi-rs).
 //!
 //! Thin on purpose: argument conversion (JS camelCase options → core's snake_case request
-//! structs), error mapping (core errors → JS `Error` objects with `code`, `fields`, `httpStatus`,
-//! `retryable`), and Promise glue. Every operation is one closure that runs either inline
-//! (`…Sync` methods) or on the libuv thread pool (`AsyncTask`, Promise methods). Storage futures
-//! on memory and SQLite are ready at first poll, so `pollster::block_on` drives them without a
-//! runtime.
-
-use std::panic::{AssertUnwindSafe, catch_unwind};
+//! structs), error projection and Promise glue. What every binding needs lives in core's binding
+//! kit (`tagsmith_core::ffi`: the error shape, panic capture, running a storage future) and the
+//! operations of `customers`/`trackings` come from core's `resource::Call`, so each resource
+//! here is one `resource_class!` line. Every operation is one closure that runs either inline
+//! (`…Sync` methods) or on the libuv thread pool (`AsyncTask`, Promise methods).
 
 use napi::bindgen_prelude::{
     AsyncTask, FromNapiValue, Function, JsObjectValue, Object, ToNapiValue, Unknown,
 };
 use napi::{Env, JsValue, ScopedTask, ValueType};
 use napi_derive::napi;
-use serde_json::{Map, Value as Json};
-use tagsmith_core::casing::{field_path_to_camel, keys_to_snake, to_camel_json};
-use tagsmith_core::{
-    CustomerId, DeleteOptions, Error as CoreError, EventsOptions, TenantId, TrackingId, from_json,
-};
+use serde_json::Value as Json;
+use tagsmith_core::casing::{keys_to_snake, to_camel_json};
+use tagsmith_core::ffi::{self, ErrorView};
+use tagsmith_core::resource::{Call, Resource};
+use tagsmith_core::{Error as CoreError, TenantId, from_json};
 
 type Outcome<T> = std::result::Result<T, CoreError>;
 
 // ---------------------------------------------------------------------------------------------
 // Running work: inline or on the libuv pool, panics caught and mapped to `internal`.
 
-/// Run `work`, turning a panic into an `internal` error so nothing unwinds into Node.
-fn guarded<T>(work: impl FnOnce() -> Outcome<T>) -> Outcome<T> {
-    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
-        let text = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        Err(CoreError::internal(format!("panic in tagsmith: {text}")))
-    })
-}
-
-/// A JS `Error` carrying core's stable `code`, camelCase `fields`, `httpStatus` and `retryable`.
-/// Built on the JS thread and handed to napi as a raw value, so it survives both `throw` and
-/// Promise rejection (napi-rs drops custom codes otherwise: napi-rs #1632, #2333).
+/// A JS `Error` carrying core's error view: `code`, camelCase `fields`, `httpStatus`,
+/// `retryable` and `retryAfterSecs` when known. Built on the JS thread and handed to napi as a
+/// raw value, so it survives both `throw` and Promise rejection (napi-rs drops custom codes
+/// otherwise: napi-rs #1632, #2333).
 fn js_error(env: &Env, err: &CoreError) -> napi::Error {
     build_js_error(env, err).unwrap_or_else(|e| e)
 }
 
 fn build_js_error(env: &Env, err: &CoreError) -> napi::Result<napi::Error> {
-    let mut obj = env.create_error(napi::Error::from_reason(err.to_string()))?;
-    obj.set("code", err.code())?;
-    let fields: Vec<Json> = err
-        .fields()
+    let view = ErrorView::camel(err);
+    let mut obj = env.create_error(napi::Error::from_reason(view.message.clone()))?;
+    obj.set("code", view.code)?;
+    let fields: Vec<Json> = view
+        .fields
         .iter()
-        .map(|f| {
-            serde_json::json!({
-                "field": field_path_to_camel(&f.field),
-                "value": f.value,
-                "reason": f.reason,
-            })
-        })
+        .map(|f| serde_json::json!({"field": f.field, "value": f.value, "reason": f.reason}))
         .collect();
     obj.set("fields", Json::Array(fields))?;
-    obj.set("httpStatus", u32::from(err.http_status()))?;
-    obj.set("retryable", err.is_retryable())?;
-    if let Some(secs) = err.retry_after_secs() {
+    obj.set("httpStatus", u32::from(view.http_status))?;
+    obj.set("retryable", view.retryable)?;
+    if let Some(secs) = view.retry_after_secs {
         obj.set("retryAfterSecs", Json::from(secs))?;
     }
     Ok(napi::Error::from(obj.to_unknown()))
@@ -69,7 +51,7 @@ fn build_js_error(env: &Env, err: &CoreError) -> napi::Result<napi::Error> {
 
 /// Run an operation inline (the `…Sync` methods).
 fn run_sync<T>(env: &Env, work: impl FnOnce() -> Outcome<T>) -> napi::Result<T> {
-    guarded(work).map_err(|e| js_error(env, &e))
+    ffi::guarded(work).map_err(|e| js_error(env, &e))
 }
 
 /// Run an operation inline and hand its JSON result to JS.
@@ -83,12 +65,12 @@ fn run_sync_json<'e>(
 
 /// A JSON result as a plain JS value, built by the JS engine's own `JSON.parse` of the text:
 /// faster than one napi call per property (a tracking `getSync`: 7.0 µs instead of 9.2 µs here).
+/// `index.js` turns the time fields into `Date`s.
 fn json_to_js<'e>(env: &'e Env, json: CamelJson) -> napi::Result<Unknown<'e>> {
-    let text = json.0;
     let global = env.get_global()?;
     let json_ns: Object<'_> = global.get_named_property("JSON")?;
     let parse: Function<'_, String, Unknown<'e>> = json_ns.get_named_property("parse")?;
-    parse.call(text)
+    parse.call(json.0)
 }
 
 /// One operation for the libuv pool: computed off the JS thread, converted to JS on it.
@@ -123,7 +105,7 @@ impl<'task, T: IntoJs> ScopedTask<'task> for Job<T> {
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         Ok(match self.work.take() {
-            Some(work) => guarded(work),
+            Some(work) => ffi::guarded(work),
             None => Err(CoreError::internal("task ran twice")),
         })
     }
@@ -146,26 +128,84 @@ fn spawn<T: IntoJs>(work: impl FnOnce() -> Outcome<T> + Send + 'static) -> Async
 // ---------------------------------------------------------------------------------------------
 // Conversion.
 
-/// A JS value as JSON; `undefined`/`null` become `{}` when the argument is optional.
-fn json_arg(value: Unknown<'_>, optional: bool) -> Outcome<Json> {
+/// A JS value as JSON (`undefined` is JSON `null`: a required argument that is missing).
+/// Numbers that JSON cannot hold (NaN, ±Infinity) are refused naming `field`, never turned into
+/// `null` (core's one NaN policy).
+fn json_arg(value: Unknown<'_>, field: &str) -> Outcome<Json> {
     let ty = value.get_type().unwrap_or(ValueType::Unknown);
-    match ty {
-        ValueType::Undefined | ValueType::Null if optional => return Ok(Json::Object(Map::new())),
-        ValueType::Undefined => return Ok(Json::Null),
-        _ => {}
+    if ty == ValueType::Undefined {
+        return Ok(Json::Null);
+    }
+    if ty == ValueType::Number
+        && let Ok(n) = f64::from_unknown(value)
+    {
+        ffi::check_finite(field, n)?;
+    }
+    if ty == ValueType::Object {
+        non_finite(&value, field, 0)?;
     }
     Json::from_unknown(value).map_err(|e| {
         CoreError::invalid_field(
-            "options",
+            field,
             &format!("{ty}"),
             format!("is not a plain JSON-like object: {}", e.reason),
         )
     })
 }
 
-/// A camelCase options object as one of core's request structs (core names any bad field).
-fn request<T: tagsmith_core::Request>(options: Outcome<Json>) -> Outcome<T> {
-    from_json(keys_to_snake(options?))
+/// Refuse NaN/±Infinity anywhere in a plain object or array, naming its path.
+fn non_finite(value: &Unknown<'_>, path: &str, depth: usize) -> Outcome<()> {
+    if depth > 32 {
+        return Ok(()); // serde_json's own depth limit reports deeper nesting.
+    }
+    let Ok(obj) = Object::from_unknown(*value) else {
+        return Ok(());
+    };
+    let Ok(keys) = obj.get_property_names() else {
+        return Ok(());
+    };
+    let len = keys.get_array_length().unwrap_or(0);
+    for i in 0..len {
+        let Ok(key) = keys.get_element::<Unknown<'_>>(i) else {
+            continue;
+        };
+        let name = String::from_unknown(key)
+            .or_else(|_| u32::from_unknown(key).map(|n| n.to_string()))
+            .unwrap_or_default();
+        let Ok(child) = obj.get_named_property::<Unknown<'_>>(&name) else {
+            continue;
+        };
+        let child_path = if path == "options" {
+            name.clone()
+        } else {
+            format!("{path}.{name}")
+        };
+        match child.get_type() {
+            Ok(ValueType::Number) => {
+                if let Ok(n) = f64::from_unknown(child) {
+                    ffi::check_finite(&child_path, n)?;
+                }
+            }
+            Ok(ValueType::Object) => non_finite(&child, &child_path, depth + 1)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Optional options: `undefined`/`null`/absent are `{}`; then camelCase → snake_case keys.
+fn options_arg(value: Option<Unknown<'_>>) -> Outcome<Json> {
+    let json = match value {
+        Some(v) => Some(json_arg(v, "options")?),
+        None => None,
+    };
+    Ok(keys_to_snake(ffi::options(json)))
+}
+
+/// Required options (`create`, `update`): camelCase → snake_case keys; missing is `null`,
+/// which core refuses naming the request.
+fn required_options(value: Unknown<'_>) -> Outcome<Json> {
+    json_arg(value, "options").map(keys_to_snake)
 }
 
 /// A string argument (an id or a name); anything else is `invalid_input` naming `field`.
@@ -180,8 +220,8 @@ fn string_arg(value: Unknown<'_>, field: &str) -> Outcome<String> {
 }
 
 /// An optional scalar argument as JSON (`undefined` → `null`), for core to check.
-fn opt_arg_value(value: Option<Unknown<'_>>) -> Outcome<Json> {
-    value.map_or(Ok(Json::Null), |v| json_arg(v, false))
+fn opt_scalar(value: Option<Unknown<'_>>, field: &str) -> Outcome<Option<Json>> {
+    value.map(|v| json_arg(v, field)).transpose()
 }
 
 /// A core result as a plain JS-shaped value (camelCase keys, times as RFC 3339 strings).
@@ -244,9 +284,10 @@ impl Engine {
         self.inner.backend()
     }
 
-    /// The tenant's retained change events after sequence number `after` (default 0: from the
-    /// oldest retained), at most `limit` (default 1000). Poll with `lastSeq` to follow changes
-    /// (e.g. to forward them over SSE); `missed` > 0 means some were dropped.
+    /// The tenant's change events after sequence number `after` (default 0: from the oldest
+    /// kept), at most `limit` (default 1000), read from the durable log: any process on the same
+    /// file sees them. Poll with `lastSeq` to follow changes (e.g. to forward them over SSE);
+    /// `missed` > 0 means some were pruned before they were read.
     #[napi(
         catch_unwind,
         ts_args_type = "tenantId: string, after?: number, limit?: number",
@@ -260,12 +301,11 @@ impl Engine {
         limit: Option<Unknown<'_>>,
     ) -> napi::Result<Unknown<'e>> {
         let tenant = string_arg(tenant_id, "tenantId");
-        let after = opt_arg_value(after);
-        let limit = opt_arg_value(limit);
+        let after = opt_scalar(after, "after");
+        let limit = opt_scalar(limit, "limit");
         run_sync_json(env, || {
-            let options: EventsOptions =
-                from_json(serde_json::json!({"after": after?, "limit": limit?}))?;
-            to_json(pollster::block_on(
+            let options = ffi::events_options(after?, limit?)?;
+            to_json(ffi::block_on(
                 self.inner.events_with(&TenantId::new(tenant?), &options),
             ))
         })
@@ -302,7 +342,7 @@ impl Engine {
         name: Outcome<String>,
     ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
         let engine = self.inner.clone();
-        move || to_json(pollster::block_on(engine.create_tenant(&name?)))
+        move || to_json(ffi::block_on(engine.create_tenant(&name?)))
     }
 
     /// Fetch a tenant. `not_found` if unknown.
@@ -326,7 +366,7 @@ impl Engine {
         id: Outcome<String>,
     ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
         let engine = self.inner.clone();
-        move || to_json(pollster::block_on(engine.get_tenant(&TenantId::new(id?))))
+        move || to_json(ffi::block_on(engine.get_tenant(&TenantId::new(id?))))
     }
 
     /// List tenants (the host's administrative view), oldest first.
@@ -336,7 +376,7 @@ impl Engine {
         ts_return_type = "Promise<Page<Tenant>>"
     )]
     pub fn list_tenants(&self, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.list_tenants_work(opt_arg(opts)))
+        spawn(self.list_tenants_work(options_arg(opts)))
     }
 
     /// `listTenants`, inline.
@@ -350,7 +390,7 @@ impl Engine {
         env: &'e Env,
         opts: Option<Unknown<'_>>,
     ) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.list_tenants_work(opt_arg(opts)))
+        run_sync_json(env, self.list_tenants_work(options_arg(opts)))
     }
 
     fn list_tenants_work(
@@ -358,7 +398,7 @@ impl Engine {
         opts: Outcome<Json>,
     ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
         let engine = self.inner.clone();
-        move || to_json(pollster::block_on(engine.list_tenants(&request(opts)?)))
+        move || to_json(ffi::block_on(engine.list_tenants(&from_json(opts?)?)))
     }
 
     /// The customers of one tenant. Returns at once; each operation checks the tenant.
@@ -384,357 +424,125 @@ impl Engine {
     }
 }
 
-fn opt_arg(opts: Option<Unknown<'_>>) -> Outcome<Json> {
-    match opts {
-        Some(value) => json_arg(value, true),
-        None => Ok(Json::Object(Map::new())),
-    }
+/// Run `call` on a resource, on the calling thread.
+fn resource_work<R: Resource>(
+    resource: &R,
+    call: Outcome<Call>,
+) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
+    let resource = resource.clone();
+    move || to_json(ffi::block_on(call?.run(&resource)))
 }
 
-/// One tenant's customers (from `engine.customers(tenantId)`). Same thread rules as `Engine`.
-#[napi]
-pub struct Customers {
-    inner: tagsmith_core::Customers,
+/// The five operations of a resource handle, each as a Promise method and a `…Sync` twin, with
+/// the TypeScript names of its record and option types.
+macro_rules! resource_class {
+    (
+        $(#[$doc:meta])*
+        $class:ident($core:ty),
+        record: $rec:tt, promise: $p:tt, page: $page:tt, promise_page: $pp:tt,
+        new: $new:tt, patch: $patch:tt, list: $list:tt
+    ) => {
+        $(#[$doc])*
+        #[napi]
+        pub struct $class {
+            inner: $core,
+        }
+
+        #[napi]
+        impl $class {
+            /// Create a record. `invalid_input` naming every bad field, `not_found` for another
+            /// tenant's parent, `already_exists` for a duplicate.
+            #[napi(catch_unwind, ts_args_type = $new, ts_return_type = $p)]
+            pub fn create(&self, opts: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+                spawn(resource_work(&self.inner, required_options(opts).map(Call::Create)))
+            }
+
+            /// `create`, inline.
+            #[napi(catch_unwind, ts_args_type = $new, ts_return_type = $rec)]
+            pub fn create_sync<'e>(&self, env: &'e Env, opts: Unknown<'_>) -> napi::Result<Unknown<'e>> {
+                run_sync_json(env, resource_work(&self.inner, required_options(opts).map(Call::Create)))
+            }
+
+            /// Fetch a record of this tenant. `not_found` if unknown, deleted or another tenant's.
+            #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = $p)]
+            pub fn get(&self, id: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+                spawn(resource_work(&self.inner, string_arg(id, "id").map(Call::Get)))
+            }
+
+            /// `get`, inline.
+            #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = $rec)]
+            pub fn get_sync<'e>(&self, env: &'e Env, id: Unknown<'_>) -> napi::Result<Unknown<'e>> {
+                run_sync_json(env, resource_work(&self.inner, string_arg(id, "id").map(Call::Get)))
+            }
+
+            /// One page of this tenant's records, oldest first.
+            #[napi(catch_unwind, ts_args_type = $list, ts_return_type = $pp)]
+            pub fn list(&self, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
+                spawn(resource_work(&self.inner, options_arg(opts).map(Call::List)))
+            }
+
+            /// `list`, inline.
+            #[napi(catch_unwind, ts_args_type = $list, ts_return_type = $page)]
+            pub fn list_sync<'e>(&self, env: &'e Env, opts: Option<Unknown<'_>>) -> napi::Result<Unknown<'e>> {
+                run_sync_json(env, resource_work(&self.inner, options_arg(opts).map(Call::List)))
+            }
+
+            /// Change a record if `opts.version` is current (`conflict` otherwise); `null`
+            /// clears an optional field.
+            #[napi(catch_unwind, ts_args_type = $patch, ts_return_type = $p)]
+            pub fn update(&self, id: Unknown<'_>, opts: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+                let call = string_arg(id, "id").and_then(|id| Ok(Call::Update(id, required_options(opts)?)));
+                spawn(resource_work(&self.inner, call))
+            }
+
+            /// `update`, inline.
+            #[napi(catch_unwind, ts_args_type = $patch, ts_return_type = $rec)]
+            pub fn update_sync<'e>(&self, env: &'e Env, id: Unknown<'_>, opts: Unknown<'_>) -> napi::Result<Unknown<'e>> {
+                let call = string_arg(id, "id").and_then(|id| Ok(Call::Update(id, required_options(opts)?)));
+                run_sync_json(env, resource_work(&self.inner, call))
+            }
+
+            /// Soft-delete a record; `opts.version` guards against a stale read.
+            #[napi(catch_unwind, ts_args_type = "id: string, opts?: DeleteOptions", ts_return_type = $p)]
+            pub fn delete(&self, id: Unknown<'_>, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
+                let call = string_arg(id, "id").and_then(|id| Ok(Call::Delete(id, options_arg(opts)?)));
+                spawn(resource_work(&self.inner, call))
+            }
+
+            /// `delete`, inline.
+            #[napi(catch_unwind, ts_args_type = "id: string, opts?: DeleteOptions", ts_return_type = $rec)]
+            pub fn delete_sync<'e>(&self, env: &'e Env, id: Unknown<'_>, opts: Option<Unknown<'_>>) -> napi::Result<Unknown<'e>> {
+                let call = string_arg(id, "id").and_then(|id| Ok(Call::Delete(id, options_arg(opts)?)));
+                run_sync_json(env, resource_work(&self.inner, call))
+            }
+        }
+    };
 }
 
-#[napi]
-impl Customers {
-    /// Create a customer. `invalid_input` for bad fields, `not_found` for an unknown tenant.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "opts: NewCustomer",
-        ts_return_type = "Promise<Customer>"
-    )]
-    pub fn create(&self, opts: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.create_work(json_arg(opts, false)))
-    }
+resource_class!(
+    /// One tenant's customers (from `engine.customers(tenantId)`). Same thread rules as `Engine`.
+    Customers(tagsmith_core::Customers),
+    record: "Customer", promise: "Promise<Customer>", page: "Page<Customer>",
+    promise_page: "Promise<Page<Customer>>",
+    new: "opts: NewCustomer", patch: "id: string, opts: CustomerPatch", list: "opts?: ListOptions"
+);
 
-    /// `create`, inline.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "opts: NewCustomer",
-        ts_return_type = "Customer"
-    )]
-    pub fn create_sync<'e>(&self, env: &'e Env, opts: Unknown<'_>) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.create_work(json_arg(opts, false)))
-    }
+resource_class!(
+    /// One tenant's trackings (from `engine.trackings(tenantId)`). Same thread rules as `Engine`.
+    Trackings(tagsmith_core::Trackings),
+    record: "Tracking", promise: "Promise<Tracking>", page: "Page<Tracking>",
+    promise_page: "Promise<Page<Tracking>>",
+    new: "opts: NewTracking", patch: "id: string, opts: TrackingPatch", list: "opts?: ListTrackings"
+);
 
-    fn create_work(
-        &self,
-        opts: Outcome<Json>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
-        let h = self.inner.clone();
-        move || to_json(pollster::block_on(h.create(request(opts)?)))
-    }
-
-    /// Fetch a customer. `not_found` if unknown, deleted or another tenant's.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "id: string",
-        ts_return_type = "Promise<Customer>"
-    )]
-    pub fn get(&self, id: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.get_work(string_arg(id, "id")))
-    }
-
-    /// `get`, inline.
-    #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Customer")]
-    pub fn get_sync<'e>(&self, env: &'e Env, id: Unknown<'_>) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.get_work(string_arg(id, "id")))
-    }
-
-    fn get_work(
-        &self,
-        id: Outcome<String>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
-        let h = self.inner.clone();
-        move || to_json(pollster::block_on(h.get(&CustomerId::new(id?))))
-    }
-
-    /// List this tenant's customers, oldest first.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "opts?: ListOptions",
-        ts_return_type = "Promise<Page<Customer>>"
-    )]
-    pub fn list(&self, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.list_work(opt_arg(opts)))
-    }
-
-    /// `list`, inline.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "opts?: ListOptions",
-        ts_return_type = "Page<Customer>"
-    )]
-    pub fn list_sync<'e>(
-        &self,
-        env: &'e Env,
-        opts: Option<Unknown<'_>>,
-    ) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.list_work(opt_arg(opts)))
-    }
-
-    fn list_work(
-        &self,
-        opts: Outcome<Json>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
-        let h = self.inner.clone();
-        move || to_json(pollster::block_on(h.list(&request(opts)?)))
-    }
-
-    /// Change a customer if `opts.version` is current (`conflict` otherwise).
-    #[napi(
-        catch_unwind,
-        ts_args_type = "id: string, opts: CustomerPatch",
-        ts_return_type = "Promise<Customer>"
-    )]
-    pub fn update(&self, id: Unknown<'_>, opts: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.update_work(string_arg(id, "id"), json_arg(opts, false)))
-    }
-
-    /// `update`, inline.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "id: string, opts: CustomerPatch",
-        ts_return_type = "Customer"
-    )]
-    pub fn update_sync<'e>(
-        &self,
-        env: &'e Env,
-        id: Unknown<'_>,
-        opts: Unknown<'_>,
-    ) -> napi::Result<Unknown<'e>> {
-        run_sync_json(
-            env,
-            self.update_work(string_arg(id, "id"), json_arg(opts, false)),
-        )
-    }
-
-    fn update_work(
-        &self,
-        id: Outcome<String>,
-        opts: Outcome<Json>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
-        let h = self.inner.clone();
-        move || {
-            to_json(pollster::block_on(
-                h.update(&CustomerId::new(id?), request(opts)?),
-            ))
+/// Raise a Rust panic inside a guarded call: the test suite checks it arrives as an `internal`
+/// error, never as a crash of the Node process. Not part of the API.
+#[napi(js_name = "__tagsmithPanicForTests", catch_unwind)]
+pub fn panic_for_tests(env: Env) -> napi::Result<()> {
+    run_sync(&env, || -> Outcome<()> {
+        #[allow(clippy::panic)]
+        {
+            panic!("a deliberate panic from the test suite")
         }
-    }
-
-    /// Soft-delete a customer and its trackings; `opts.version` guards against a stale read.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "id: string, opts?: DeleteOptions",
-        ts_return_type = "Promise<Customer>"
-    )]
-    pub fn delete(&self, id: Unknown<'_>, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.delete_work(string_arg(id, "id"), opt_arg(opts)))
-    }
-
-    /// `delete`, inline.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "id: string, opts?: DeleteOptions",
-        ts_return_type = "Customer"
-    )]
-    pub fn delete_sync<'e>(
-        &self,
-        env: &'e Env,
-        id: Unknown<'_>,
-        opts: Option<Unknown<'_>>,
-    ) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.delete_work(string_arg(id, "id"), opt_arg(opts)))
-    }
-
-    fn delete_work(
-        &self,
-        id: Outcome<String>,
-        opts: Outcome<Json>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
-        let h = self.inner.clone();
-        move || {
-            let opts: DeleteOptions = request(opts)?;
-            to_json(pollster::block_on(
-                h.delete(&CustomerId::new(id?), opts.version),
-            ))
-        }
-    }
-}
-
-/// One tenant's trackings (from `engine.trackings(tenantId)`). Same thread rules as `Engine`.
-#[napi]
-pub struct Trackings {
-    inner: tagsmith_core::Trackings,
-}
-
-#[napi]
-impl Trackings {
-    /// Create a tracking for one of this tenant's customers. `invalid_input` for bad fields,
-    /// `not_found` for another tenant's customer, `already_exists` for a duplicate name.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "opts: NewTracking",
-        ts_return_type = "Promise<Tracking>"
-    )]
-    pub fn create(&self, opts: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.create_work(json_arg(opts, false)))
-    }
-
-    /// `create`, inline.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "opts: NewTracking",
-        ts_return_type = "Tracking"
-    )]
-    pub fn create_sync<'e>(&self, env: &'e Env, opts: Unknown<'_>) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.create_work(json_arg(opts, false)))
-    }
-
-    fn create_work(
-        &self,
-        opts: Outcome<Json>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
-        let h = self.inner.clone();
-        move || to_json(pollster::block_on(h.create(request(opts)?)))
-    }
-
-    /// Fetch a tracking. `not_found` if unknown, deleted or another tenant's.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "id: string",
-        ts_return_type = "Promise<Tracking>"
-    )]
-    pub fn get(&self, id: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.get_work(string_arg(id, "id")))
-    }
-
-    /// `get`, inline.
-    #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Tracking")]
-    pub fn get_sync<'e>(&self, env: &'e Env, id: Unknown<'_>) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.get_work(string_arg(id, "id")))
-    }
-
-    fn get_work(
-        &self,
-        id: Outcome<String>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
-        let h = self.inner.clone();
-        move || to_json(pollster::block_on(h.get(&TrackingId::new(id?))))
-    }
-
-    /// List this tenant's trackings (optionally one customer's), oldest first.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "opts?: ListTrackings",
-        ts_return_type = "Promise<Page<Tracking>>"
-    )]
-    pub fn list(&self, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.list_work(opt_arg(opts)))
-    }
-
-    /// `list`, inline.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "opts?: ListTrackings",
-        ts_return_type = "Page<Tracking>"
-    )]
-    pub fn list_sync<'e>(
-        &self,
-        env: &'e Env,
-        opts: Option<Unknown<'_>>,
-    ) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.list_work(opt_arg(opts)))
-    }
-
-    fn list_work(
-        &self,
-        opts: Outcome<Json>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
-        let h = self.inner.clone();
-        move || to_json(pollster::block_on(h.list(&request(opts)?)))
-    }
-
-    /// Change a tracking if `opts.version` is current (`conflict` otherwise); `null` clears an
-    /// optional field. A change to what is tracked puts a synced tracking back to `pending`.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "id: string, opts: TrackingPatch",
-        ts_return_type = "Promise<Tracking>"
-    )]
-    pub fn update(&self, id: Unknown<'_>, opts: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.update_work(string_arg(id, "id"), json_arg(opts, false)))
-    }
-
-    /// `update`, inline.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "id: string, opts: TrackingPatch",
-        ts_return_type = "Tracking"
-    )]
-    pub fn update_sync<'e>(
-        &self,
-        env: &'e Env,
-        id: Unknown<'_>,
-        opts: Unknown<'_>,
-    ) -> napi::Result<Unknown<'e>> {
-        run_sync_json(
-            env,
-            self.update_work(string_arg(id, "id"), json_arg(opts, false)),
-        )
-    }
-
-    fn update_work(
-        &self,
-        id: Outcome<String>,
-        opts: Outcome<Json>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
-        let h = self.inner.clone();
-        move || {
-            to_json(pollster::block_on(
-                h.update(&TrackingId::new(id?), request(opts)?),
-            ))
-        }
-    }
-
-    /// Soft-delete a tracking (status `deleted`); `opts.version` guards against a stale read.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "id: string, opts?: DeleteOptions",
-        ts_return_type = "Promise<Tracking>"
-    )]
-    pub fn delete(&self, id: Unknown<'_>, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.delete_work(string_arg(id, "id"), opt_arg(opts)))
-    }
-
-    /// `delete`, inline.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "id: string, opts?: DeleteOptions",
-        ts_return_type = "Tracking"
-    )]
-    pub fn delete_sync<'e>(
-        &self,
-        env: &'e Env,
-        id: Unknown<'_>,
-        opts: Option<Unknown<'_>>,
-    ) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.delete_work(string_arg(id, "id"), opt_arg(opts)))
-    }
-
-    fn delete_work(
-        &self,
-        id: Outcome<String>,
-        opts: Outcome<Json>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
-        let h = self.inner.clone();
-        move || {
-            let opts: DeleteOptions = request(opts)?;
-            to_json(pollster::block_on(
-                h.delete(&TrackingId::new(id?), opts.version),
-            ))
-        }
-    }
+    })
 }

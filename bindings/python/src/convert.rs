@@ -142,17 +142,19 @@ fn build(py: Python<'_>, e: &Error) -> Result<PyErr, PyErr> {
     let module = ERRORS
         .get_or_try_init(py, || py.import("tagsmith.errors").map(Bound::unbind))?
         .bind(py);
-    let class = module.getattr("BY_CODE")?.get_item(e.code())?;
+    let view = tagsmith_core::ffi::ErrorView::of(e);
+    let class = module.getattr("BY_CODE")?.get_item(view.code)?;
     let field_class = module.getattr("FieldError")?;
-    let fields = e
-        .fields()
+    let fields = view
+        .fields
         .iter()
         .map(|f| field_class.call1((f.field.as_str(), f.value.as_str(), f.reason.as_str())))
         .collect::<PyResult<Vec<_>>>()?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("fields", fields)?;
-    kwargs.set_item("http_status", e.http_status())?;
-    kwargs.set_item("retryable", e.is_retryable())?;
+    kwargs.set_item("http_status", view.http_status)?;
+    kwargs.set_item("retryable", view.retryable)?;
+    kwargs.set_item("retry_after_secs", view.retry_after_secs)?;
     let exc = class.call((e.message(),), Some(&kwargs))?;
     Ok(PyErr::from_value(exc))
 }

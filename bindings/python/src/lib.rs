@@ -6,8 +6,6 @@
 mod convert;
 mod records;
 
-use std::panic::AssertUnwindSafe;
-
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use tagsmith_core as core;
@@ -18,19 +16,24 @@ use records::{AdsConversion, ChangeEvent, Customer, EventBatch, Page, Tenant, Tr
 /// Run an engine call with the GIL released; panics become `InternalError`, never
 /// `PanicException`.
 fn call<T: Send>(py: Python<'_>, f: impl FnOnce() -> core::Result<T> + Send) -> PyResult<T> {
-    let outcome = py.detach(|| std::panic::catch_unwind(AssertUnwindSafe(f)));
-    match outcome {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(to_py_err(py, &e)),
-        Err(_) => Err(to_py_err(
-            py,
-            &core::Error::internal("tagsmith panicked; please report it"),
-        )),
-    }
+    py.detach(|| core::ffi::guarded(f))
+        .map_err(|e| to_py_err(py, &e))
 }
 
 fn block<T>(f: impl std::future::Future<Output = core::Result<T>>) -> core::Result<T> {
-    pollster::block_on(f)
+    core::ffi::block_on(f)
+}
+
+/// Raise a Rust panic inside a guarded call, so the test suite can check that it arrives as
+/// `InternalError` (never `PanicException`). Not part of the API.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
+    call(py, || -> core::Result<()> {
+        #[allow(clippy::panic)]
+        {
+            panic!("a deliberate panic from the test suite")
+        }
+    })
 }
 
 fn text_arg(py: Python<'_>, field: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
@@ -310,5 +313,6 @@ fn _tagsmith(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Page>()?;
     m.add_class::<ChangeEvent>()?;
     m.add_class::<EventBatch>()?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     Ok(())
 }

@@ -4,10 +4,36 @@
 use std::collections::BTreeMap;
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyList;
 use tagsmith_core as core;
 
 use crate::convert::json_py;
+
+/// A core timestamp as a UTC-aware `datetime.datetime`, exact to the microsecond: the Unix
+/// epoch plus a `timedelta` of whole microseconds (both from Python's own `datetime`, which also
+/// works under the stable ABI).
+fn datetime<'py>(py: Python<'py>, at: core::Timestamp) -> PyResult<Bound<'py, PyAny>> {
+    static EPOCH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static TIMEDELTA: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let epoch = EPOCH.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        let dt = py.import("datetime")?;
+        let utc = dt.getattr("timezone")?.getattr("utc")?;
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("tzinfo", utc)?;
+        Ok(dt
+            .getattr("datetime")?
+            .call((1970, 1, 1), Some(&kwargs))?
+            .unbind())
+    })?;
+    let timedelta = TIMEDELTA.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("datetime")?.getattr("timedelta")?.unbind())
+    })?;
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("microseconds", at.as_micros())?;
+    let delta = timedelta.bind(py).call((), Some(&kwargs))?;
+    epoch.bind(py).add(delta)
+}
 
 fn to_dict<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
     let value = serde_json::to_value(v)
@@ -98,8 +124,8 @@ impl Tenant {
         &self.0.name
     }
     #[getter]
-    fn created_at(&self) -> String {
-        self.0.created_at.to_rfc3339()
+    fn created_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime(py, self.0.created_at)
     }
 }
 
@@ -130,12 +156,12 @@ impl Customer {
         self.0.version
     }
     #[getter]
-    fn created_at(&self) -> String {
-        self.0.created_at.to_rfc3339()
+    fn created_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime(py, self.0.created_at)
     }
     #[getter]
-    fn updated_at(&self) -> String {
-        self.0.updated_at.to_rfc3339()
+    fn updated_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime(py, self.0.updated_at)
     }
 }
 
@@ -230,16 +256,16 @@ impl Tracking {
         self.0.version
     }
     #[getter]
-    fn created_at(&self) -> String {
-        self.0.created_at.to_rfc3339()
+    fn created_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime(py, self.0.created_at)
     }
     #[getter]
-    fn updated_at(&self) -> String {
-        self.0.updated_at.to_rfc3339()
+    fn updated_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime(py, self.0.updated_at)
     }
     #[getter]
-    fn last_synced_at(&self) -> Option<String> {
-        self.0.last_synced_at.map(|t| t.to_rfc3339())
+    fn last_synced_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.0.last_synced_at.map(|t| datetime(py, t)).transpose()
     }
 }
 
@@ -274,8 +300,8 @@ impl ChangeEvent {
         self.0.sync_status.map(|s| s.as_str())
     }
     #[getter]
-    fn at(&self) -> String {
-        self.0.at.to_rfc3339()
+    fn at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        datetime(py, self.0.at)
     }
 }
 

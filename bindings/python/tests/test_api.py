@@ -35,7 +35,8 @@ def test_results_are_objects_with_attributes(engine):
     assert tr.ads.value == 9.5 and tr.ads.currency == "EUR"
     assert tr.ga4_params == {"CamelKey": "v"}
     assert tr.sync_status == "pending" and tr.version == 1
-    assert tr.created_at.endswith("Z")
+    assert tr.created_at.tzinfo is not None and tr.created_at.utcoffset().total_seconds() == 0
+    assert tr.to_dict()["created_at"].endswith("Z")  # RFC 3339 text only in JSON
     assert tr.to_dict()["url_rule"] == {"match": "starts_with", "value": "https://shop.example/thanks"}
     assert engine.trackings(t.id).get(tr.id) == tr
     page = engine.trackings(t.id).list(customer_id=c.id)
@@ -163,3 +164,45 @@ def test_self_referencing_or_deep_input_is_invalid_input_not_a_crash(engine):
         deep = [deep]
     with pytest.raises(tagsmith.InvalidInputError):
         engine.customers(t.id).create(name=deep, website_url="https://x.example")
+
+
+def test_a_panic_is_internal_error_not_panic_exception():
+    from tagsmith import _tagsmith
+
+    with pytest.raises(tagsmith.InternalError) as info:
+        _tagsmith._panic_for_tests()
+    assert info.value.code == "internal" and "deliberate panic" in info.value.message
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_are_refused_naming_the_field(engine, bad):
+    t, c = _shop(engine)
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.trackings(t.id).create(
+            customer_id=c.id, name="x", kind="button_click", selector="a",
+            ads={"category": "purchase", "value": bad, "currency": "EUR"},
+        )
+    assert [f.field for f in info.value.fields] == ["ads.value"]
+
+
+def test_every_class_and_method_has_a_docstring():
+    for cls in (tagsmith.Engine, tagsmith.Customers, tagsmith.Trackings):
+        assert cls.__doc__, cls
+        for name in ("create", "get", "list", "update", "delete") if cls is not tagsmith.Engine else (
+            "open", "in_memory", "create_tenant", "get_tenant", "list_tenants", "customers", "trackings", "events", "close",
+        ):
+            assert getattr(cls, name).__doc__, f"{cls.__name__}.{name}"
+
+
+def test_reprs_show_plain_values(engine):
+    t, _ = _shop(engine)
+    ev = engine.events(t.id).events[0]
+    assert repr(ev).startswith('ChangeEvent(seq=1, entity="tenant"'), repr(ev)
+    assert "String(" not in repr(ev)
+
+
+def test_an_unknown_kind_does_not_hide_other_bad_fields(engine):
+    t, c = _shop(engine)
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.trackings(t.id).create(customer_id=c.id, name="", kind="nope", selector="button[")
+    assert [f.field for f in info.value.fields] == ["kind", "name", "selector"]

@@ -25,11 +25,9 @@ use js_sys::{Array, Object, Promise, Reflect};
 use serde::Serialize;
 use serde_json::Value;
 use tagsmith_core as ts;
-use tagsmith_core::casing::{field_path_to_camel, keys_to_camel, keys_to_snake};
-use tagsmith_core::{
-    CustomerId, CustomerPatch, DeleteOptions, Error, EventsOptions, ListOptions, ListTrackings,
-    NewCustomer, NewTracking, TenantId, Timestamp, TrackingId, TrackingPatch, from_json,
-};
+use tagsmith_core::casing::{keys_to_camel, keys_to_snake};
+use tagsmith_core::resource::{Call, Resource};
+use tagsmith_core::{Error, EventsOptions, ListOptions, TenantId, Timestamp, from_json};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -91,25 +89,22 @@ fn crypto_fill(buf: &mut [u8]) -> bool {
 /// A core error as a JS `Error` with `.code`, `.fields` (camelCase paths), `.httpStatus`,
 /// `.retryable` and, when known, `.retryAfterSecs` — the same properties as @tagsmith/node.
 fn js_error(e: &Error) -> JsValue {
+    let view = ts::ffi::ErrorView::camel(e);
     // Same text as @tagsmith/node: "code: message".
-    let err = js_sys::Error::new(&e.to_string());
+    let err = js_sys::Error::new(&view.message);
     let fields = Array::new();
-    for f in e.fields() {
+    for f in &view.fields {
         let o = Object::new();
-        set(
-            &o,
-            "field",
-            &JsValue::from_str(&field_path_to_camel(&f.field)),
-        );
+        set(&o, "field", &JsValue::from_str(&f.field));
         set(&o, "value", &JsValue::from_str(&f.value));
         set(&o, "reason", &JsValue::from_str(&f.reason));
         fields.push(&o);
     }
-    set(&err, "code", &JsValue::from_str(e.code()));
+    set(&err, "code", &JsValue::from_str(view.code));
     set(&err, "fields", &fields);
-    set(&err, "httpStatus", &JsValue::from(e.http_status()));
-    set(&err, "retryable", &JsValue::from_bool(e.is_retryable()));
-    if let Some(secs) = e.retry_after_secs() {
+    set(&err, "httpStatus", &JsValue::from(view.http_status));
+    set(&err, "retryable", &JsValue::from_bool(view.retryable));
+    if let Some(secs) = view.retry_after_secs {
         set(&err, "retryAfterSecs", &JsValue::from_f64(secs as f64));
     }
     err.into()
@@ -184,13 +179,43 @@ fn string_arg(value: &JsValue, field: &str) -> ts::Result<String> {
         .ok_or_else(|| Error::invalid_field(field, &describe(value), "must be a string"))
 }
 
-/// A result as a plain JS object with camelCase keys (`null` for `None`, objects for maps).
+/// A result as a plain JS object with camelCase keys (`null` for `None`, objects for maps), its
+/// times as `Date`s (RFC 3339 text only in JSON).
 fn to_js<T: Serialize>(value: &T) -> ts::Result<JsValue> {
     let json = serde_json::to_value(value)
         .map_err(|e| Error::internal(format!("serializing a result: {e}")))?;
-    keys_to_camel(json)
+    let js = keys_to_camel(json)
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::internal(format!("converting a result to JS: {e}")))
+        .map_err(|e| Error::internal(format!("converting a result to JS: {e}")))?;
+    with_dates(&js);
+    Ok(js)
+}
+
+/// Time fields of every record and event, at any depth of a result (records, pages, batches).
+const TIME_KEYS: [&str; 4] = ["createdAt", "updatedAt", "lastSyncedAt", "at"];
+
+fn with_dates(value: &JsValue) {
+    if Array::is_array(value) {
+        for item in Array::from(value).iter() {
+            with_dates(&item);
+        }
+    } else if value.is_object() {
+        for key in TIME_KEYS {
+            let k = JsValue::from_str(key);
+            if let Ok(v) = Reflect::get(value, &k)
+                && v.is_string()
+            {
+                let _ = Reflect::set(value, &k, &js_sys::Date::new(&v));
+            }
+        }
+        for nested in ["items", "events"] {
+            if let Ok(v) = Reflect::get(value, &JsValue::from_str(nested))
+                && !v.is_undefined()
+            {
+                with_dates(&v);
+            }
+        }
+    }
 }
 
 /// Drive a core future to completion on the spot. Memory storage answers at first poll; if a
@@ -215,7 +240,7 @@ fn promise<F: Future<Output = ts::Result<JsValue>> + 'static>(future: F) -> Prom
 // TypeScript: the option and result shapes (shared with @tagsmith/node) for the generated .d.ts.
 
 #[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = include_str!("types.d.ts");
+const TS_TYPES: &'static str = include_str!("../../types/tagsmith.d.ts");
 
 // ---------------------------------------------------------------------------------------------
 // Engine.
@@ -391,286 +416,130 @@ impl Engine {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Handles. The two differ only in types; written out (not macro-generated) so the exported JS
-// API reads plainly.
+// Handles: the five operations of a resource come from core's `resource::Call`; each handle is
+// one `resource_class!` line with the TypeScript names of its types.
 
-/// One tenant's customers (from `engine.customers(tenantId)`).
-#[wasm_bindgen]
-pub struct Customers {
-    inner: ts::Customers,
+/// Run `call` on a resource.
+fn resource_op<R: Resource>(
+    resource: &R,
+    call: ts::Result<Call>,
+) -> impl Future<Output = ts::Result<JsValue>> + 'static {
+    let resource = resource.clone();
+    async move { to_js(&call?.run(&resource).await?) }
 }
 
-#[wasm_bindgen]
-impl Customers {
-    /// Create a customer. `invalid_input` for bad fields, `not_found` for an unknown tenant.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Customer>")]
-    pub fn create(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "NewCustomer")] opts: JsValue,
-    ) -> Promise {
-        promise(self.create_op(&opts))
-    }
+macro_rules! resource_class {
+    (
+        $(#[$doc:meta])*
+        $class:ident($core:ty),
+        record: $rec:tt, promise: $p:tt, page: $page:tt, promise_page: $pp:tt,
+        new: $new:tt, patch: $patch:tt, list: $list:tt
+    ) => {
+        $(#[$doc])*
+        #[wasm_bindgen]
+        pub struct $class {
+            inner: $core,
+        }
 
-    /// `create`, inline.
-    #[wasm_bindgen(js_name = createSync, unchecked_return_type = "Customer")]
-    pub fn create_sync(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "NewCustomer")] opts: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        run_sync(self.create_op(&opts))
-    }
+        #[wasm_bindgen]
+        impl $class {
+            /// Create a record. `invalid_input` naming every bad field, `not_found` for another
+            /// tenant's parent, `already_exists` for a duplicate.
+            #[wasm_bindgen(unchecked_return_type = $p)]
+            pub fn create(&self, #[wasm_bindgen(unchecked_param_type = $new)] opts: JsValue) -> Promise {
+                promise(resource_op(&self.inner, options(&opts, false).map(Call::Create)))
+            }
 
-    /// Fetch a customer of this tenant. `not_found` if unknown, deleted or another tenant's.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Customer>")]
-    pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
-        promise(self.get_op(&id))
-    }
+            /// `create`, inline.
+            #[wasm_bindgen(js_name = createSync, unchecked_return_type = $rec)]
+            pub fn create_sync(&self, #[wasm_bindgen(unchecked_param_type = $new)] opts: JsValue) -> Result<JsValue, JsValue> {
+                run_sync(resource_op(&self.inner, options(&opts, false).map(Call::Create)))
+            }
 
-    /// `get`, inline.
-    #[wasm_bindgen(js_name = getSync, unchecked_return_type = "Customer")]
-    pub fn get_sync(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        run_sync(self.get_op(&id))
-    }
+            /// Fetch a record of this tenant. `not_found` if unknown, deleted or another tenant's.
+            #[wasm_bindgen(unchecked_return_type = $p)]
+            pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+                promise(resource_op(&self.inner, string_arg(&id, "id").map(Call::Get)))
+            }
 
-    /// List this tenant's customers, oldest first.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Page<Customer>>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ListOptions")] opts: JsValue,
-    ) -> Promise {
-        promise(self.list_op(&opts))
-    }
+            /// `get`, inline.
+            #[wasm_bindgen(js_name = getSync, unchecked_return_type = $rec)]
+            pub fn get_sync(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Result<JsValue, JsValue> {
+                run_sync(resource_op(&self.inner, string_arg(&id, "id").map(Call::Get)))
+            }
 
-    /// `list`, inline.
-    #[wasm_bindgen(js_name = listSync, unchecked_return_type = "Page<Customer>")]
-    pub fn list_sync(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ListOptions")] opts: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        run_sync(self.list_op(&opts))
-    }
+            /// One page of this tenant's records, oldest first.
+            #[wasm_bindgen(unchecked_return_type = $pp)]
+            pub fn list(&self, #[wasm_bindgen(unchecked_optional_param_type = $list)] opts: JsValue) -> Promise {
+                promise(resource_op(&self.inner, options(&opts, true).map(Call::List)))
+            }
 
-    /// Change a customer if `opts.version` is current (`conflict` if stale).
-    #[wasm_bindgen(unchecked_return_type = "Promise<Customer>")]
-    pub fn update(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CustomerPatch")] opts: JsValue,
-    ) -> Promise {
-        promise(self.update_op(&id, &opts))
-    }
+            /// `list`, inline.
+            #[wasm_bindgen(js_name = listSync, unchecked_return_type = $page)]
+            pub fn list_sync(&self, #[wasm_bindgen(unchecked_optional_param_type = $list)] opts: JsValue) -> Result<JsValue, JsValue> {
+                run_sync(resource_op(&self.inner, options(&opts, true).map(Call::List)))
+            }
 
-    /// `update`, inline.
-    #[wasm_bindgen(js_name = updateSync, unchecked_return_type = "Customer")]
-    pub fn update_sync(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CustomerPatch")] opts: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        run_sync(self.update_op(&id, &opts))
-    }
+            /// Change a record if `opts.version` is current (`conflict` if stale); `null`
+            /// clears an optional field.
+            #[wasm_bindgen(unchecked_return_type = $p)]
+            pub fn update(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+                #[wasm_bindgen(unchecked_param_type = $patch)] opts: JsValue,
+            ) -> Promise {
+                let call = string_arg(&id, "id").and_then(|id| Ok(Call::Update(id, options(&opts, false)?)));
+                promise(resource_op(&self.inner, call))
+            }
 
-    /// Soft-delete a customer and its trackings; `opts.version` guards against a stale read.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Customer>")]
-    pub fn delete(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "DeleteOptions")] opts: JsValue,
-    ) -> Promise {
-        promise(self.delete_op(&id, &opts))
-    }
+            /// `update`, inline.
+            #[wasm_bindgen(js_name = updateSync, unchecked_return_type = $rec)]
+            pub fn update_sync(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+                #[wasm_bindgen(unchecked_param_type = $patch)] opts: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let call = string_arg(&id, "id").and_then(|id| Ok(Call::Update(id, options(&opts, false)?)));
+                run_sync(resource_op(&self.inner, call))
+            }
 
-    /// `delete`, inline.
-    #[wasm_bindgen(js_name = deleteSync, unchecked_return_type = "Customer")]
-    pub fn delete_sync(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "DeleteOptions")] opts: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        run_sync(self.delete_op(&id, &opts))
-    }
+            /// Soft-delete a record; `opts.version` guards against a stale read.
+            #[wasm_bindgen(unchecked_return_type = $p)]
+            pub fn delete(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+                #[wasm_bindgen(unchecked_optional_param_type = "DeleteOptions")] opts: JsValue,
+            ) -> Promise {
+                let call = string_arg(&id, "id").and_then(|id| Ok(Call::Delete(id, options(&opts, true)?)));
+                promise(resource_op(&self.inner, call))
+            }
 
-    fn create_op(&self, opts: &JsValue) -> impl Future<Output = ts::Result<JsValue>> + 'static {
-        let input = options(opts, false).and_then(from_json::<NewCustomer>);
-        let h = self.inner.clone();
-        async move { to_js(&h.create(input?).await?) }
-    }
-
-    fn get_op(&self, id: &JsValue) -> impl Future<Output = ts::Result<JsValue>> + 'static {
-        let id = string_arg(id, "id").map(CustomerId::new);
-        let h = self.inner.clone();
-        async move { to_js(&h.get(&id?).await?) }
-    }
-
-    fn list_op(&self, opts: &JsValue) -> impl Future<Output = ts::Result<JsValue>> + 'static {
-        let input = options(opts, true).and_then(from_json::<ListOptions>);
-        let h = self.inner.clone();
-        async move { to_js(&h.list(&input?).await?) }
-    }
-
-    fn update_op(
-        &self,
-        id: &JsValue,
-        opts: &JsValue,
-    ) -> impl Future<Output = ts::Result<JsValue>> + 'static {
-        let id = string_arg(id, "id").map(CustomerId::new);
-        let input = options(opts, false).and_then(from_json::<CustomerPatch>);
-        let h = self.inner.clone();
-        async move { to_js(&h.update(&id?, input?).await?) }
-    }
-
-    fn delete_op(
-        &self,
-        id: &JsValue,
-        opts: &JsValue,
-    ) -> impl Future<Output = ts::Result<JsValue>> + 'static {
-        let id = string_arg(id, "id").map(CustomerId::new);
-        let input = options(opts, true).and_then(from_json::<DeleteOptions>);
-        let h = self.inner.clone();
-        async move { to_js(&h.delete(&id?, input?.version).await?) }
-    }
+            /// `delete`, inline.
+            #[wasm_bindgen(js_name = deleteSync, unchecked_return_type = $rec)]
+            pub fn delete_sync(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+                #[wasm_bindgen(unchecked_optional_param_type = "DeleteOptions")] opts: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                let call = string_arg(&id, "id").and_then(|id| Ok(Call::Delete(id, options(&opts, true)?)));
+                run_sync(resource_op(&self.inner, call))
+            }
+        }
+    };
 }
 
-/// One tenant's trackings (from `engine.trackings(tenantId)`).
-#[wasm_bindgen]
-pub struct Trackings {
-    inner: ts::Trackings,
-}
+resource_class!(
+    /// One tenant's customers (from `engine.customers(tenantId)`).
+    Customers(ts::Customers),
+    record: "Customer", promise: "Promise<Customer>", page: "Page<Customer>",
+    promise_page: "Promise<Page<Customer>>",
+    new: "NewCustomer", patch: "CustomerPatch", list: "ListOptions"
+);
 
-#[wasm_bindgen]
-impl Trackings {
-    /// Create a tracking for one of this tenant's customers. `invalid_input` for bad fields,
-    /// `not_found` for another tenant's customer, `already_exists` for a duplicate name.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Tracking>")]
-    pub fn create(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "NewTracking")] opts: JsValue,
-    ) -> Promise {
-        promise(self.create_op(&opts))
-    }
-
-    /// `create`, inline.
-    #[wasm_bindgen(js_name = createSync, unchecked_return_type = "Tracking")]
-    pub fn create_sync(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "NewTracking")] opts: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        run_sync(self.create_op(&opts))
-    }
-
-    /// Fetch a tracking of this tenant. `not_found` if unknown, deleted or another tenant's.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Tracking>")]
-    pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
-        promise(self.get_op(&id))
-    }
-
-    /// `get`, inline.
-    #[wasm_bindgen(js_name = getSync, unchecked_return_type = "Tracking")]
-    pub fn get_sync(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        run_sync(self.get_op(&id))
-    }
-
-    /// List this tenant's trackings (optionally of one customer), oldest first.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Page<Tracking>>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ListTrackings")] opts: JsValue,
-    ) -> Promise {
-        promise(self.list_op(&opts))
-    }
-
-    /// `list`, inline.
-    #[wasm_bindgen(js_name = listSync, unchecked_return_type = "Page<Tracking>")]
-    pub fn list_sync(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ListTrackings")] opts: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        run_sync(self.list_op(&opts))
-    }
-
-    /// Change a tracking if `opts.version` is current; `null` clears an optional field.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Tracking>")]
-    pub fn update(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "TrackingPatch")] opts: JsValue,
-    ) -> Promise {
-        promise(self.update_op(&id, &opts))
-    }
-
-    /// `update`, inline.
-    #[wasm_bindgen(js_name = updateSync, unchecked_return_type = "Tracking")]
-    pub fn update_sync(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "TrackingPatch")] opts: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        run_sync(self.update_op(&id, &opts))
-    }
-
-    /// Soft-delete a tracking (status `deleted`); `opts.version` guards against a stale read.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Tracking>")]
-    pub fn delete(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "DeleteOptions")] opts: JsValue,
-    ) -> Promise {
-        promise(self.delete_op(&id, &opts))
-    }
-
-    /// `delete`, inline.
-    #[wasm_bindgen(js_name = deleteSync, unchecked_return_type = "Tracking")]
-    pub fn delete_sync(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "DeleteOptions")] opts: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        run_sync(self.delete_op(&id, &opts))
-    }
-
-    fn create_op(&self, opts: &JsValue) -> impl Future<Output = ts::Result<JsValue>> + 'static {
-        let input = options(opts, false).and_then(from_json::<NewTracking>);
-        let h = self.inner.clone();
-        async move { to_js(&h.create(input?).await?) }
-    }
-
-    fn get_op(&self, id: &JsValue) -> impl Future<Output = ts::Result<JsValue>> + 'static {
-        let id = string_arg(id, "id").map(TrackingId::new);
-        let h = self.inner.clone();
-        async move { to_js(&h.get(&id?).await?) }
-    }
-
-    fn list_op(&self, opts: &JsValue) -> impl Future<Output = ts::Result<JsValue>> + 'static {
-        let input = options(opts, true).and_then(from_json::<ListTrackings>);
-        let h = self.inner.clone();
-        async move { to_js(&h.list(&input?).await?) }
-    }
-
-    fn update_op(
-        &self,
-        id: &JsValue,
-        opts: &JsValue,
-    ) -> impl Future<Output = ts::Result<JsValue>> + 'static {
-        let id = string_arg(id, "id").map(TrackingId::new);
-        let input = options(opts, false).and_then(from_json::<TrackingPatch>);
-        let h = self.inner.clone();
-        async move { to_js(&h.update(&id?, input?).await?) }
-    }
-
-    fn delete_op(
-        &self,
-        id: &JsValue,
-        opts: &JsValue,
-    ) -> impl Future<Output = ts::Result<JsValue>> + 'static {
-        let id = string_arg(id, "id").map(TrackingId::new);
-        let input = options(opts, true).and_then(from_json::<DeleteOptions>);
-        let h = self.inner.clone();
-        async move { to_js(&h.delete(&id?, input?.version).await?) }
-    }
-}
+resource_class!(
+    /// One tenant's trackings (from `engine.trackings(tenantId)`).
+    Trackings(ts::Trackings),
+    record: "Tracking", promise: "Promise<Tracking>", page: "Page<Tracking>",
+    promise_page: "Promise<Page<Tracking>>",
+    new: "NewTracking", patch: "TrackingPatch", list: "ListTrackings"
+);

@@ -117,6 +117,21 @@ async function directChecks() {
     return expectError(e, 'invalid_input', ['after']);
   }, out);
 
+  await check('an unknown kind does not hide the other bad fields', () => {
+    let e;
+    try {
+      engine.trackings(acme.id).createSync({ customerId: shop.id, name: '', kind: 'nope', selector: 'button[' });
+    } catch (err) {
+      e = err;
+    }
+    return expectError(e, 'invalid_input', ['kind', 'name', 'selector']);
+  }, out);
+
+  await check('event times are Dates', () => {
+    const batch = engine.events(acme.id);
+    return batch.events.length > 0 && batch.events.every((ev) => ev.at instanceof Date);
+  }, out);
+
   await check('NaN and Infinity are invalid_input naming the field, not a silent null', () => {
     const shopId = shop.id;
     let e;
@@ -142,6 +157,8 @@ async function directChecks() {
     }
     if (t.ga4Params.item_category !== 'shoes') throw new Error(JSON.stringify(t.ga4Params));
     if (t.syncError !== null || t.urlRule !== null) throw new Error('None should be null');
+    if (!(t.updatedAt instanceof Date) || t.lastSyncedAt !== null) throw new Error('times are Dates');
+    if (JSON.stringify(t.externalIds) !== '{}') throw new Error(JSON.stringify(t.externalIds));
     // undefined means "absent" (unchanged); null clears.
     const same = await engine.trackings(acme.id).update(t.id, { version: 1, ga4Event: undefined });
     if (same.ga4Event !== 'add_to_cart') throw new Error(`undefined cleared ga4Event: ${same.ga4Event}`);
@@ -153,7 +170,8 @@ async function directChecks() {
 
   await check('clock and ids come from the browser', () => {
     const t = engine.createTenantSync('Clock');
-    const skew = Math.abs(Date.parse(t.createdAt) - Date.now());
+    if (!(t.createdAt instanceof Date)) throw new Error(`createdAt is not a Date: ${t.createdAt}`);
+    const skew = Math.abs(t.createdAt.getTime() - Date.now());
     if (!(skew < 60_000)) throw new Error(`createdAt ${t.createdAt} vs now ${new Date().toISOString()}`);
     const ids = new Set(Array.from({ length: 50 }, () => engine.createTenantSync('n').id));
     return ids.size === 50 && [...ids].every((id) => /^ten_[0-9a-f]{24}$/.test(id));

@@ -54,6 +54,8 @@ impl Engine {
     }
 
     /// [`new`](Self::new) with options.
+    // On wasm32 nothing is `Send` (one thread); the `Arc` is for cheap clones.
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
     pub fn with_options(storage: Storage, env: Arc<dyn Env>, options: &EngineOptions) -> Self {
         Self {
             inner: Arc::new(Inner {

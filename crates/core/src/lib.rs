@@ -40,6 +40,7 @@ mod id;
 pub mod page;
 mod redact;
 mod request;
+pub mod resource;
 pub mod store;
 pub mod sync;
 mod tenant;

@@ -28,12 +28,15 @@ class TagsmithError(Exception):
         fields: Optional[List[FieldError]] = None,
         http_status: int = 500,
         retryable: bool = False,
+        retry_after_secs: Optional[int] = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.fields: List[FieldError] = list(fields or [])
         self.http_status = http_status
         self.retryable = retryable
+        #: Seconds to wait before retrying, when known (``rate_limited``, ``unavailable``).
+        self.retry_after_secs = retry_after_secs
 
 
 class NotFoundError(TagsmithError, LookupError):

@@ -1,6 +1,7 @@
-// TypeScript types of @tagsmith/wasm's options and results, spliced into the generated
-// pkg/tagsmith_wasm.d.ts (src/lib.rs: typescript_custom_section). The same shapes as
-// @tagsmith/node (bindings/node/dts-header.d.ts); keep the two in step.
+// The option and result types every JS runtime of tagsmith shares, written once: spliced into
+// @tagsmith/wasm's generated .d.ts (bindings/wasm/src/lib.rs, typescript_custom_section) and into
+// @tagsmith/node's (bindings/node/scripts/dts-header.mjs writes dts-header.d.ts from it before
+// napi-rs generates index.d.ts).
 
 /** Stable error codes, the same in every tagsmith runtime. */
 export type ErrorCode =
@@ -41,7 +42,8 @@ export interface TagsmithError extends Error {
 }
 
 /** RFC 3339 UTC time, e.g. `2026-11-23T05:00:00.123456Z`. */
-export type Time = string
+/** A point in time (UTC); RFC 3339 text only in JSON and on the CLI. */
+export type Time = Date
 
 export interface Tenant {
   id: string
@@ -200,14 +202,14 @@ export interface ChangeEvent {
   at: Time
 }
 
-/** A tenant's retained events after a sequence number (`engine.events`). */
+/** A tenant's change events after a sequence number (`engine.events`), from the durable log. */
 export interface EventBatch {
   events: ChangeEvent[]
-  /** Events after `after` no longer retained: reload state from storage. */
+  /** Events after `after` pruned before they were read: reload state from storage. */
   missed: number
   /** Pass as `after` next time. */
   lastSeq: number
-  /** `after` was ahead of this stream (sequence numbers restart with the host process): reload state, then poll from `lastSeq`. */
+  /** `after` was ahead of the log (the database was replaced or restored): reload state, then poll from `lastSeq`. */
   reset: boolean
 }
 
