@@ -45,4 +45,6 @@ print(f"| creates/s from 4 threads over 4 tenants, one engine | {rust['creates_p
 print(f"| Python get | {py['get_us']:.2f} µs = Rust + {py['get_us'] - r:.2f} µs ({py['get_us'] / r:.2f}x); floor call {py['floor_call_us']:.2f} µs |")
 print(f"| Node getSync | {node['get_sync_us']:.2f} µs = Rust + {node['get_sync_us'] - r:.2f} µs ({node['get_sync_us'] / r:.2f}x) |")
 print(f"| Node await get | {node['get_async_us']:.2f} µs = Rust + {node['get_async_us'] - r:.2f} µs ({node['get_async_us'] / r:.2f}x) |")
+b = node['bare_async_task_us']
+print(f"| Node bare AsyncTask round trip (floor) | {b:.2f} µs → await get = floor + {node['get_async_us'] - b:.2f} µs |")
 PY

@@ -358,6 +358,12 @@ export declare class Trackings {
 }
 
 /**
+ * One bare `AsyncTask` round trip (libuv pool and back, resolving `undefined`): the floor the
+ * bench compares an awaited `get` with. Not part of the API.
+ */
+export declare function __tagsmithNoopForBench(): Promise<void>
+
+/**
  * Raise a Rust panic inside a guarded call: the test suite checks it arrives as an `internal`
  * error, never as a crash of the Node process. Not part of the API.
  */

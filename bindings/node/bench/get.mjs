@@ -5,7 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { createRequire } from 'node:module';
+
 import pkg from '../index.js';
+
+const native = createRequire(import.meta.url)('../binding.js');
 
 const { Engine } = pkg;
 const N_SYNC = Number(process.env.N_SYNC ?? 200_000);
@@ -33,10 +37,16 @@ try {
   for (let i = 0; i < N_ASYNC; i++) await trackings.get(id);
   const asyncUs = Number(process.hrtime.bigint() - t0) / 1e3 / N_ASYNC;
 
+  // The floor of an awaited call: a bare AsyncTask that does nothing, in the same run.
+  for (let i = 0; i < 500; i++) await native.__tagsmithNoopForBench();
+  t0 = process.hrtime.bigint();
+  for (let i = 0; i < N_ASYNC; i++) await native.__tagsmithNoopForBench();
+  const bareUs = Number(process.hrtime.bigint() - t0) / 1e3 / N_ASYNC;
+
   engine.close();
   const round = (x) => Math.round(x * 100) / 100;
   console.log(JSON.stringify({
-    runtime: 'node', get_sync_us: round(syncUs), get_async_us: round(asyncUs),
+    runtime: 'node', get_sync_us: round(syncUs), get_async_us: round(asyncUs), bare_async_task_us: round(bareUs),
     n_sync: N_SYNC, n_async: N_ASYNC, node: process.version,
   }));
 } finally {

@@ -546,3 +546,19 @@ pub fn panic_for_tests(env: Env) -> napi::Result<()> {
         }
     })
 }
+
+/// One bare `AsyncTask` round trip (libuv pool and back, resolving `undefined`): the floor the
+/// bench compares an awaited `get` with. Not part of the API.
+#[napi(js_name = "__tagsmithNoopForBench", ts_return_type = "Promise<void>")]
+pub fn noop_for_bench() -> AsyncTask<Job<Nothing>> {
+    spawn(|| Ok(Nothing))
+}
+
+/// `undefined` in JS.
+pub struct Nothing;
+
+impl IntoJs for Nothing {
+    fn into_js(self, env: &Env) -> napi::Result<Unknown<'_>> {
+        ().into_unknown(env)
+    }
+}

@@ -2,7 +2,6 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::customers::live_customer;
 use super::errors::{sql_error, violated_unique};
 use super::rows::{TRACKING_COLS, page, tracking_row};
 use super::{SqliteStore, SqliteTx};
@@ -114,7 +113,15 @@ impl TrackingStore for SqliteStore {
 impl TrackingWrites for SqliteTx<'_> {
     async fn insert_tracking(&mut self, t: &Tracking) -> Result<()> {
         let tx = self.conn()?;
-        live_customer(tx, &t.tenant_id, &t.customer_id)?;
+        let customer_is_live = tx
+            .prepare_cached(
+                "SELECT 1 FROM customers WHERE id = ?1 AND tenant_id = ?2 AND deleted_at IS NULL",
+            )
+            .and_then(|mut s| s.exists([t.customer_id.as_str(), t.tenant_id.as_str()]))
+            .map_err(sql_error)?;
+        if !customer_is_live {
+            return Err(Error::not_found("customer", t.customer_id.as_str()));
+        }
         let external_ids = encode(&t.external_ids, "external_ids")?;
         let last_synced = t.last_synced_at.map(Timestamp::as_micros);
         write_user_fields(
