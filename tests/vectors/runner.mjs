@@ -42,7 +42,14 @@ export async function runVector(makeEngine, vector) {
   const saved = new Map();
   let cursor = null;
   const failures = [];
-  const idOf = (name) => saved.get(name)?.id ?? name;
+  // The id of the record saved as `name`; `=literal` is a literal id. Any other name is a
+  // mistake in the vector, never silently used as an id.
+  const idOf = (name) => {
+    if (name === '') return ''; // the step has no such key
+    if (name.startsWith('=')) return name.slice(1);
+    if (!saved.has(name)) throw new Error(`the vector names "${name}", which no earlier step saved (write "=${name}" for a literal id)`);
+    return saved.get(name).id;
+  };
   const resolve = (v) => {
     if (typeof v === 'string' && v === '$cursor') return cursor;
     if (typeof v === 'string' && v.startsWith('$')) return idOf(v.slice(1));

@@ -29,7 +29,14 @@ def test_vector(path, backend, tmp_path):
     cursor = None
 
     def id_of(name):
-        return saved[name].id if name in saved else name
+        # The id of the record saved as `name`; `=literal` is a literal id. Any other name is a
+        # mistake in the vector, never silently used as an id.
+        if name == "":
+            return ""  # the step has no such key
+        if name.startswith("="):
+            return name[1:]
+        assert name in saved, f'the vector names "{name}", which no earlier step saved (write "={name}" for a literal id)'
+        return saved[name].id
 
     def resolve(v):
         if v == "$cursor":

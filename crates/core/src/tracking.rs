@@ -201,6 +201,56 @@ pub struct UrlRule {
     pub value: String,
 }
 
+impl UrlRule {
+    /// A rule whose value is checked (not empty, at most 2048 bytes, a regex that compiles).
+    ///
+    /// # Errors
+    /// `invalid_input` naming `url_rule.value`.
+    pub fn new(r#match: UrlMatch, value: impl Into<String>) -> crate::Result<Self> {
+        let rule = Self {
+            r#match,
+            value: value.into(),
+        };
+        let mut p = Problems::default();
+        rule.check(&mut p, "url_rule.value");
+        p.into_result()?;
+        Ok(rule)
+    }
+
+    pub(crate) fn check(&self, p: &mut Problems, field: &str) {
+        if self.value.is_empty() {
+            p.add(field, &self.value, "must not be empty");
+        } else if self.value.len() > validate::MAX_URL_BYTES {
+            p.add(field, &self.value, "must be at most 2048 bytes");
+        } else if self.r#match == UrlMatch::Regex {
+            validate::regex(p, field, &self.value);
+        }
+    }
+
+    /// Whether `url` satisfies the rule, as the tracker and GTM's trigger conditions read it
+    /// (`equals`, `contains`, `starts_with` compare text; `regex` searches, as GTM's
+    /// "matches RegEx" does). A regex that does not compile matches nothing.
+    ///
+    /// ```
+    /// use tagsmith_core::{UrlMatch, UrlRule};
+    /// let thanks = UrlRule::new(UrlMatch::Regex, r"/checkout/thanks(\?.*)?$").unwrap();
+    /// assert!(thanks.matches("https://shop.example/checkout/thanks?order=1"));
+    /// assert!(!UrlRule::new(UrlMatch::StartsWith, "https://shop.example/blog").unwrap()
+    ///     .matches("https://shop.example/"));
+    /// ```
+    pub fn matches(&self, url: &str) -> bool {
+        match self.r#match {
+            UrlMatch::Equals => url == self.value,
+            UrlMatch::Contains => url.contains(&self.value),
+            UrlMatch::StartsWith => url.starts_with(&self.value),
+            UrlMatch::Regex => regex::RegexBuilder::new(&self.value)
+                .size_limit(1 << 20)
+                .build()
+                .is_ok_and(|re| re.is_match(url)),
+        }
+    }
+}
+
 /// A Google Ads conversion recorded when the tracking fires.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -426,13 +476,7 @@ impl Tracking {
             validate::css_selector(&mut p, "selector", s);
         }
         if let Some(rule) = &self.url_rule {
-            if rule.value.is_empty() {
-                p.add("url_rule.value", &rule.value, "must not be empty");
-            } else if rule.value.len() > validate::MAX_URL_BYTES {
-                p.add("url_rule.value", &rule.value, "must be at most 2048 bytes");
-            } else if rule.r#match == UrlMatch::Regex {
-                validate::regex(&mut p, "url_rule.value", &rule.value);
-            }
+            rule.check(&mut p, "url_rule.value");
         }
         if let Some(e) = &self.ga4_event {
             validate::ga4_name(&mut p, "ga4_event", e, true);

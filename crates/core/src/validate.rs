@@ -113,14 +113,12 @@ pub(crate) fn http_url(p: &mut Problems, field: &str, value: &str) {
     }
 }
 
-/// A CSS selector that the `selectors` parser accepts.
+/// A CSS selector that [`CssSelector`](crate::CssSelector) accepts.
 pub(crate) fn css_selector(p: &mut Problems, field: &str, value: &str) {
-    if value.trim().is_empty() {
-        p.add(field, value, "must not be empty");
-    } else if value.len() > 1000 {
-        p.add(field, value, "must be at most 1000 bytes");
-    } else if let Err(reason) = crate::css::check_selector(value) {
-        p.add(field, value, reason);
+    if let Err(e) = crate::CssSelector::parse(value) {
+        for f in e.fields() {
+            p.add(field, value, f.reason.clone());
+        }
     }
 }
 

@@ -1,11 +1,15 @@
 //! Nothing panics on input: arbitrary JSON requests and arbitrary field text go through
-//! `from_json` and the validators, and come out as a record or a typed `invalid_input`.
+//! `from_json` and the validators, and come out as a record or a typed `invalid_input`. And an
+//! oracle: a create that succeeds reads back as the same record, holding what was asked for,
+//! on memory and on SQLite (through its row mapping).
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use tagsmith_core::store::sqlite::SqliteStore;
 use tagsmith_core::{
-    CustomerPatch, Engine, ListTrackings, NewCustomer, NewTracking, TrackingPatch, from_json,
+    CustomerPatch, Engine, ListTrackings, NewCustomer, NewTracking, Storage, SyncStatus, SystemEnv,
+    TrackingPatch, from_json,
 };
 
 /// Any JSON value, biased towards the shapes requests have.
@@ -66,8 +70,15 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn arbitrary_requests_are_records_or_typed_errors(body in any_json(), text in ".{0,300}") {
-        let engine = Engine::in_memory();
+    fn arbitrary_requests_are_records_or_typed_errors(body in any_json(), text in ".{0,300}", sqlite in any::<bool>()) {
+        let engine = if sqlite {
+            Engine::new(
+                Storage::new(SqliteStore::in_memory().unwrap()),
+                std::sync::Arc::new(SystemEnv),
+            )
+        } else {
+            Engine::in_memory()
+        };
         let t = pollster::block_on(engine.create_tenant("T")).unwrap();
         let customers = engine.customers(t.id.clone());
         let c = pollster::block_on(customers.create(NewCustomer {
@@ -89,10 +100,31 @@ proptest! {
         if let Value::Object(m) = &mut with_customer {
             m.insert("customer_id".into(), json!(c.id));
         }
+        // A create that succeeds must read back as the record returned, holding the request.
+        let create_and_read_back = |request: Value| -> Result<(), TestCaseError> {
+            let new = match from_json::<NewTracking>(request) {
+                Ok(new) => new,
+                Err(e) => return expect_invalid(Err(e)),
+            };
+            let t = match pollster::block_on(trackings.create(new.clone())) {
+                Ok(t) => t,
+                Err(e) => return expect_invalid(Err(e)),
+            };
+            let back = pollster::block_on(trackings.get(&t.id)).unwrap();
+            prop_assert_eq!(&back, &t);
+            prop_assert_eq!(&t.name, &new.name);
+            prop_assert_eq!(t.kind, new.kind);
+            prop_assert_eq!(&t.selector, &new.selector);
+            prop_assert_eq!(&t.url_rule, &new.url_rule);
+            prop_assert_eq!(&t.ga4_event, &new.ga4_event);
+            prop_assert_eq!(&t.ga4_params, &new.ga4_params);
+            prop_assert_eq!(&t.ads, &new.ads);
+            prop_assert_eq!(t.scroll_percent, new.scroll_percent);
+            prop_assert_eq!((t.version, t.sync_status), (1, SyncStatus::Pending));
+            Ok(())
+        };
         for request in [body.clone(), with_customer] {
-            let created = from_json::<NewTracking>(request.clone())
-                .map(|new| pollster::block_on(trackings.create(new)).map(|_| ()));
-            expect_invalid(created.and_then(|r| r))?;
+            create_and_read_back(request.clone())?;
             expect_invalid(from_json::<TrackingPatch>(request.clone()).map(|_| ()))?;
             expect_invalid(from_json::<CustomerPatch>(request.clone()).map(|_| ()))?;
             let listed = from_json::<ListTrackings>(request.clone())
@@ -103,13 +135,19 @@ proptest! {
         for field in ["name", "selector", "ga4_event"] {
             let mut req = json!({"customer_id": c.id, "name": "x", "kind": "button_click", "selector": "#a"});
             req[field] = json!(text);
-            expect_invalid(from_json::<NewTracking>(req).and_then(|n| pollster::block_on(trackings.create(n)).map(|_| ())))?;
+            create_and_read_back(req)?;
         }
         let regex = json!({"customer_id": c.id, "name": "r", "kind": "page_view",
                            "url_rule": {"match": "regex", "value": text}});
-        expect_invalid(from_json::<NewTracking>(regex).and_then(|n| pollster::block_on(trackings.create(n)).map(|_| ())))?;
+        create_and_read_back(regex)?;
         let site = json!({"name": text, "website_url": text});
-        expect_invalid(from_json::<NewCustomer>(site).and_then(|n| pollster::block_on(customers.create(n)).map(|_| ())))?;
+        match from_json::<NewCustomer>(site).and_then(|n| pollster::block_on(customers.create(n))) {
+            Ok(made) => {
+                prop_assert_eq!(&made.name, &text);
+                prop_assert_eq!(pollster::block_on(customers.get(&made.id)).unwrap(), made);
+            }
+            Err(e) => expect_invalid(Err(e))?,
+        }
         expect_invalid(pollster::block_on(trackings.list(&ListTrackings { cursor: Some(text.clone()), ..Default::default() })).map(|_| ()))?;
     }
 }

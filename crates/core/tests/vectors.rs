@@ -42,12 +42,21 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// The id of the record saved as `name`; `=literal` is a literal id. Any other name is a
+    /// mistake in the vector, never silently used as an id.
     fn id(&self, name: &str) -> String {
-        self.saved
-            .get(name)
-            .and_then(|v| v["id"].as_str())
-            .unwrap_or(name)
-            .to_owned()
+        if name.is_empty() {
+            return String::new(); // the step has no such key
+        }
+        if let Some(literal) = name.strip_prefix('=') {
+            return literal.to_owned();
+        }
+        match self.saved.get(name).and_then(|v| v["id"].as_str()) {
+            Some(id) => id.to_owned(),
+            None => panic!(
+                "the vector names {name:?}, which no earlier step saved (write \"={name}\" for a literal id)"
+            ),
+        }
     }
 
     fn resolve(&self, v: &Value) -> Value {
