@@ -9,6 +9,7 @@ mod records;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use tagsmith_core as core;
+use tagsmith_core::resource::Resource;
 
 use convert::{kwargs_json, to_py_err, value_json};
 use records::{AdsConversion, ChangeEvent, Customer, EventBatch, Page, Tenant, Tracking, UrlRule};
@@ -139,12 +140,10 @@ impl Engine {
         limit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<EventBatch> {
         let tenant = core::TenantId::new(text_arg(py, "tenant_id", tenant_id)?);
-        let arg = |field: &str, v: Option<&Bound<'_, PyAny>>| {
-            v.map_or(Ok(serde_json::Value::Null), |v| value_json(field, v))
-        };
-        let options: core::EventsOptions = arg("after", after)
-            .and_then(|a| Ok(serde_json::json!({"after": a, "limit": arg("limit", limit)?})))
-            .and_then(core::from_json)
+        let arg =
+            |field: &str, v: Option<&Bound<'_, PyAny>>| v.map(|v| value_json(field, v)).transpose();
+        let options = arg("after", after)
+            .and_then(|a| core::ffi::events_options(a, arg("limit", limit)?))
             .map_err(|e| to_py_err(py, &e))?;
         call(py, || block(self.inner.events_with(&tenant, &options))).map(EventBatch::from)
     }
@@ -171,127 +170,131 @@ impl Engine {
     }
 }
 
-/// One tenant's customers (websites), from engine.customers(tenant_id).
-#[pyclass(frozen, module = "tagsmith")]
-struct Customers {
-    inner: core::Customers,
+// The five operations of a resource handle, written once over core's `Resource` trait; each
+// handle is one `resource_class!` line with its record type and docstrings.
+
+fn create_in<R: Resource>(
+    py: Python<'_>,
+    r: &R,
+    fields: Option<&Bound<'_, PyDict>>,
+) -> PyResult<R::Record> {
+    let new: R::New = parse(py, fields)?;
+    call(py, || block(r.create(new)))
 }
 
-#[pymethods]
-impl Customers {
-    /// Create a customer: create(name=..., website_url=...) -> Customer.
-    ///
-    /// Raises InvalidInputError naming every bad field, NotFoundError for an unknown tenant.
-    #[pyo3(signature = (**fields))]
-    fn create(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Customer> {
-        let new = parse(py, fields)?;
-        call(py, || block(self.inner.create(new))).map(Customer::from)
-    }
-
-    /// Fetch a customer of this tenant. Raises NotFoundError if unknown, deleted or another tenant's.
-    fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Customer> {
-        let id = core::CustomerId::new(text_arg(py, "id", id)?);
-        call(py, || block(self.inner.get(&id))).map(Customer::from)
-    }
-
-    /// List this tenant's customers: list(limit=50, cursor=None) -> Page.
-    #[pyo3(signature = (**options))]
-    fn list(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Page> {
-        let options: core::ListOptions = parse(py, options)?;
-        let page = call(py, || block(self.inner.list(&options)))?;
-        Page::new(py, page, Customer::from)
-    }
-
-    /// Change a customer: update(id, version=..., name=..., website_url=...).
-    ///
-    /// Raises ConflictError when version is not the current one.
-    #[pyo3(signature = (id, **fields))]
-    fn update(
-        &self,
-        py: Python<'_>,
-        id: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Customer> {
-        let patch = parse(py, fields)?;
-        let id = core::CustomerId::new(text_arg(py, "id", id)?);
-        call(py, || block(self.inner.update(&id, patch))).map(Customer::from)
-    }
-
-    /// Soft-delete a customer and its trackings: delete(id, version=None) -> Customer.
-    #[pyo3(signature = (id, **options))]
-    fn delete(
-        &self,
-        py: Python<'_>,
-        id: &Bound<'_, PyAny>,
-        options: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Customer> {
-        let options: core::DeleteOptions = parse(py, options)?;
-        let id = core::CustomerId::new(text_arg(py, "id", id)?);
-        call(py, || block(self.inner.delete(&id, options.version))).map(Customer::from)
-    }
+fn get_in<R: Resource>(py: Python<'_>, r: &R, id: &Bound<'_, PyAny>) -> PyResult<R::Record> {
+    let id = R::Id::from(text_arg(py, "id", id)?);
+    call(py, || block(r.get(&id)))
 }
 
-/// One tenant's trackings, from engine.trackings(tenant_id).
-#[pyclass(frozen, module = "tagsmith")]
-struct Trackings {
-    inner: core::Trackings,
+fn list_in<R: Resource>(
+    py: Python<'_>,
+    r: &R,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<core::Page<R::Record>> {
+    let options: R::List = parse(py, options)?;
+    call(py, || block(r.list(&options)))
 }
 
-#[pymethods]
-impl Trackings {
-    /// Create a tracking: create(customer_id=..., name=..., kind=..., selector=..., url_rule=...,
-    /// ga4_event=..., ga4_params=..., ads=..., scroll_percent=...) -> Tracking.
-    ///
-    /// Raises InvalidInputError naming every bad field, NotFoundError if the customer is not this
-    /// tenant's, AlreadyExistsError if the customer has a tracking of that name.
-    #[pyo3(signature = (**fields))]
-    fn create(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Tracking> {
-        let new = parse(py, fields)?;
-        call(py, || block(self.inner.create(new))).map(Tracking::from)
-    }
-
-    /// Fetch a tracking of this tenant. Raises NotFoundError if unknown, deleted or another tenant's.
-    fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Tracking> {
-        let id = core::TrackingId::new(text_arg(py, "id", id)?);
-        call(py, || block(self.inner.get(&id))).map(Tracking::from)
-    }
-
-    /// List this tenant's trackings: list(limit=50, cursor=None, customer_id=None) -> Page.
-    #[pyo3(signature = (**options))]
-    fn list(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Page> {
-        let options: core::ListTrackings = parse(py, options)?;
-        let page = call(py, || block(self.inner.list(&options)))?;
-        Page::new(py, page, Tracking::from)
-    }
-
-    /// Change a tracking: update(id, version=..., **fields); None clears an optional field.
-    ///
-    /// A change puts the tracking back to sync status 'pending'. Raises ConflictError on a stale version.
-    #[pyo3(signature = (id, **fields))]
-    fn update(
-        &self,
-        py: Python<'_>,
-        id: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Tracking> {
-        let patch = parse(py, fields)?;
-        let id = core::TrackingId::new(text_arg(py, "id", id)?);
-        call(py, || block(self.inner.update(&id, patch))).map(Tracking::from)
-    }
-
-    /// Soft-delete a tracking (sync status 'deleted'): delete(id, version=None) -> Tracking.
-    #[pyo3(signature = (id, **options))]
-    fn delete(
-        &self,
-        py: Python<'_>,
-        id: &Bound<'_, PyAny>,
-        options: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Tracking> {
-        let options: core::DeleteOptions = parse(py, options)?;
-        let id = core::TrackingId::new(text_arg(py, "id", id)?);
-        call(py, || block(self.inner.delete(&id, options.version))).map(Tracking::from)
-    }
+fn update_in<R: Resource>(
+    py: Python<'_>,
+    r: &R,
+    id: &Bound<'_, PyAny>,
+    fields: Option<&Bound<'_, PyDict>>,
+) -> PyResult<R::Record> {
+    let patch: R::Patch = parse(py, fields)?;
+    let id = R::Id::from(text_arg(py, "id", id)?);
+    call(py, || block(r.update(&id, patch)))
 }
+
+fn delete_in<R: Resource>(
+    py: Python<'_>,
+    r: &R,
+    id: &Bound<'_, PyAny>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<R::Record> {
+    let options: core::DeleteOptions = parse(py, options)?;
+    let id = R::Id::from(text_arg(py, "id", id)?);
+    call(py, || block(r.delete(&id, options.version)))
+}
+
+macro_rules! resource_class {
+    (
+        $(#[$doc:meta])*
+        $class:ident($core:ty) -> $record:ident,
+        create: $create:literal, get: $get:literal, list: $list:literal,
+        update: $update:literal, delete: $delete:literal $(,)?
+    ) => {
+        $(#[$doc])*
+        #[pyclass(frozen, module = "tagsmith")]
+        struct $class {
+            inner: $core,
+        }
+
+        #[pymethods]
+        impl $class {
+            #[doc = $create]
+            #[pyo3(signature = (**fields))]
+            fn create(&self, py: Python<'_>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<$record> {
+                create_in(py, &self.inner, fields).map($record::from)
+            }
+
+            #[doc = $get]
+            fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<$record> {
+                get_in(py, &self.inner, id).map($record::from)
+            }
+
+            #[doc = $list]
+            #[pyo3(signature = (**options))]
+            fn list(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Page> {
+                let page = list_in(py, &self.inner, options)?;
+                Page::new(py, page, $record::from)
+            }
+
+            #[doc = $update]
+            #[pyo3(signature = (id, **fields))]
+            fn update(
+                &self,
+                py: Python<'_>,
+                id: &Bound<'_, PyAny>,
+                fields: Option<&Bound<'_, PyDict>>,
+            ) -> PyResult<$record> {
+                update_in(py, &self.inner, id, fields).map($record::from)
+            }
+
+            #[doc = $delete]
+            #[pyo3(signature = (id, **options))]
+            fn delete(
+                &self,
+                py: Python<'_>,
+                id: &Bound<'_, PyAny>,
+                options: Option<&Bound<'_, PyDict>>,
+            ) -> PyResult<$record> {
+                delete_in(py, &self.inner, id, options).map($record::from)
+            }
+        }
+    };
+}
+
+resource_class!(
+    /// One tenant's customers (websites), from engine.customers(tenant_id).
+    Customers(core::Customers) -> Customer,
+    create: "Create a customer: create(name=..., website_url=...) -> Customer.\n\nRaises InvalidInputError naming every bad field, NotFoundError for an unknown tenant.",
+    get: "Fetch a customer of this tenant. Raises NotFoundError if unknown, deleted or another tenant's.",
+    list: "List this tenant's customers: list(limit=50, cursor=None) -> Page.",
+    update: "Change a customer: update(id, version=..., name=..., website_url=...).\n\nRaises ConflictError when version is not the current one.",
+    delete: "Soft-delete a customer and its trackings: delete(id, version=None) -> Customer.",
+);
+
+resource_class!(
+    /// One tenant's trackings, from engine.trackings(tenant_id).
+    Trackings(core::Trackings) -> Tracking,
+    create: "Create a tracking: create(customer_id=..., name=..., kind=..., selector=..., url_rule=...,\nga4_event=..., ga4_params=..., ads=..., scroll_percent=...) -> Tracking.\n\nRaises InvalidInputError naming every bad field, NotFoundError if the customer is not this\ntenant's, AlreadyExistsError if the customer has a tracking of that name.",
+    get: "Fetch a tracking of this tenant. Raises NotFoundError if unknown, deleted or another tenant's.",
+    list: "List this tenant's trackings: list(limit=50, cursor=None, customer_id=None) -> Page.",
+    update: "Change a tracking: update(id, version=..., **fields); None clears an optional field.\n\nA change puts the tracking back to sync status 'pending'. Raises ConflictError on a stale version.",
+    delete: "Soft-delete a tracking (sync status 'deleted'): delete(id, version=None) -> Tracking.",
+);
 
 /// kwargs → JSON → core request struct, with core's field-naming errors.
 fn parse<T: core::Request>(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<T> {

@@ -16,13 +16,13 @@ pub trait Resource: Clone + crate::store::MaybeSend + 'static {
     /// The record type.
     type Record: serde::Serialize + Clone + Send + 'static;
     /// Its id.
-    type Id: From<String>;
+    type Id: From<String> + Send + Sync;
     /// The create request.
-    type New: Request;
+    type New: Request + Send;
     /// The update request (carries the expected `version`).
-    type Patch: Request;
+    type Patch: Request + Send;
     /// The list request.
-    type List: Request;
+    type List: Request + Send + Sync;
 
     /// Create a record.
     async fn create(&self, new: Self::New) -> Result<Self::Record>;
