@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use tagsmith_core::{
-    Engine, Error, ListOptions, ListTrackings, NewTracking, Received, TenantId, TrackingPatch,
-    from_json,
+    Engine, Error, ListOptions, ListTrackings, NewTracking, Received, SyncStatus, SyncUpdate,
+    TenantId, TrackingPatch, from_json,
 };
 
 use crate::output::Printer;
@@ -185,6 +185,40 @@ async fn steps(engine: &Engine, db: &Path, out: &Printer) -> tagsmith_core::Resu
         ),
     );
 
+    // A background sync reports an outcome for "Call us" while its user edits it from the
+    // version read before: the outcome lives beside the record, so neither write fails.
+    let call = &created[1];
+    let mut outcome = SyncUpdate::status(SyncStatus::Synced);
+    outcome.version = Some(call.version);
+    outcome.external_ids.insert(
+        "gtm".into(),
+        [("trigger_id".to_owned(), "demo-12".to_owned())].into(),
+    );
+    let synced = trackings.set_sync_status(&call.id, outcome).await?;
+    let edited = trackings
+        .update(
+            &call.id,
+            TrackingPatch {
+                version: call.version,
+                name: Some("Call the shop".into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    say(
+        out,
+        format!(
+            "8. A sync marked {:?} {} (GTM trigger {}) at version {}; the user's edit from that \
+             version still went through: version {}, status {} until the next sync",
+            call.name,
+            synced.sync_status,
+            synced.external_ids["gtm"]["trigger_id"],
+            synced.version,
+            edited.version,
+            edited.sync_status
+        ),
+    );
+
     let mut seen = Vec::new();
     while let Some(Received::Event(e)) = events.try_next().await? {
         seen.push(e);
@@ -192,11 +226,13 @@ async fn steps(engine: &Engine, db: &Path, out: &Printer) -> tagsmith_core::Resu
     say(
         out,
         format!(
-            "8. {} change events for {:?} (seq {}..{}), ready to forward to WebSockets/SSE",
+            "9. {} change events for {:?} (seq {}..{}) in the file's durable log: any process \
+             resumes them with `tagsmith events --tenant {} --after N`, ready for WebSockets/SSE",
             seen.len(),
             acme.name,
             seen.first().map_or(0, |e| e.seq),
-            seen.last().map_or(0, |e| e.seq)
+            seen.last().map_or(0, |e| e.seq),
+            acme.id
         ),
     );
 
@@ -225,6 +261,8 @@ async fn steps(engine: &Engine, db: &Path, out: &Printer) -> tagsmith_core::Resu
         "rejected": bad.as_ref().map(Error::to_json),
         "cross_tenant_read": cross.as_ref().map(Error::to_json),
         "events": seen,
+        "sync_outcome": synced,
+        "edited_after_sync": edited,
         "tenants_in_database": tenants.total,
         "rival_tenant": TenantId::clone(&rival.id),
     }))

@@ -276,6 +276,21 @@ fn the_demo_runs_offline_and_again_on_the_same_file() {
         assert_eq!(report["stale_update"]["code"], "conflict");
         assert_eq!(report["trackings"].as_array().map(Vec::len), Some(5));
         assert_eq!(report["tenants_in_database"], 2 * run);
+        // The sync outcome left the user's version alone; the edit from it went through.
+        assert_eq!(report["sync_outcome"]["version"], 1);
+        assert_eq!(
+            report["sync_outcome"]["external_ids"]["gtm"]["trigger_id"],
+            "demo-12"
+        );
+        assert_eq!(report["edited_after_sync"]["version"], 2);
+        assert_eq!(report["edited_after_sync"]["sync_status"], "pending");
+        let seqs: Vec<u64> = report["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect();
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
     }
 }
 
