@@ -185,6 +185,15 @@ def test_nan_and_infinity_are_refused_naming_the_field(engine, bad):
     assert [f.field for f in info.value.fields] == ["ads.value"]
 
 
+def test_every_record_class_and_attribute_has_a_docstring():
+    for cls in (tagsmith.Tenant, tagsmith.Customer, tagsmith.Tracking, tagsmith.UrlRule,
+                tagsmith.AdsConversion, tagsmith.ChangeEvent, tagsmith.EventBatch, tagsmith.Page):
+        assert cls.__doc__, cls
+        for name in dir(cls):
+            if not name.startswith("_"):
+                assert getattr(cls, name).__doc__, f"{cls.__name__}.{name}"
+
+
 def test_every_class_and_method_has_a_docstring():
     for cls in (tagsmith.Engine, tagsmith.Customers, tagsmith.Trackings):
         assert cls.__doc__, cls

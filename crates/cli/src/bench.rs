@@ -28,29 +28,15 @@ async fn measure(
     args: &BenchArgs,
     path: &std::path::Path,
 ) -> tagsmith_core::Result<serde_json::Value> {
-    let engine = Engine::open(path)?;
     let tenants = args.tenants.max(1);
-    let mut scopes = Vec::new();
-    for i in 0..tenants {
-        let t = engine.create_tenant(&format!("Tenant {i}")).await?;
-        let c = engine
-            .customers(t.id.clone())
-            .create(from_json(
-                json!({"name": "Shop", "website_url": "https://shop.example"}),
-            )?)
-            .await?;
-        scopes.push((engine.trackings(t.id), c.id));
-    }
+    let (engine, scopes) = seeded(path, tenants).await?;
 
+    // As in the November runs: each request is built inside the timed loop.
     let start = Instant::now();
     let mut ids: Vec<(usize, TrackingId)> = Vec::with_capacity(args.trackings);
     for i in 0..args.trackings {
         let (h, customer) = &scopes[i % tenants];
-        let new: NewTracking = from_json(json!({
-            "customer_id": customer, "name": format!("Tracking {i}"), "kind": "button_click",
-            "selector": format!("#cta-{i}"), "ga4_event": "cta_click", "ga4_params": {"n": i.to_string()}
-        }))?;
-        ids.push((i % tenants, h.create(new).await?.id));
+        ids.push((i % tenants, h.create(new_tracking(customer, i)?).await?.id));
     }
     let create_s = start.elapsed().as_secs_f64();
 

@@ -14,42 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::{Engine, Result, SyncStatus, TenantId, Timestamp};
 
-/// Wire enums of the event log: `#[non_exhaustive]` so new entities and actions (jobs, metrics,
-/// syncs) are not breaking changes; `as_str` is the stored and serialized form.
-macro_rules! event_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[non_exhaustive]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-        pub enum $name {
-            $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The wire string, as stored and as every runtime shows it.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            /// Parse the wire string.
-            pub fn parse(text: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == text)
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-event_enum!(
-    /// What kind of record changed.
+wire_enum!(
+    /// What kind of record changed (`#[non_exhaustive]`: jobs, metrics and syncs come).
+    #[non_exhaustive]
     Entity {
         /// A tenant.
         Tenant => "tenant",
@@ -60,8 +27,9 @@ event_enum!(
     }
 );
 
-event_enum!(
-    /// What happened to it.
+wire_enum!(
+    /// What happened to it (`#[non_exhaustive]`, like [`Entity`]).
+    #[non_exhaustive]
     ChangeAction {
         /// Created.
         Created => "created",

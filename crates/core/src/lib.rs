@@ -28,6 +28,9 @@
 //! # Ok(()) }) }
 //! ```
 
+#[macro_use]
+mod wire;
+
 pub mod casing;
 mod css;
 mod customer;
