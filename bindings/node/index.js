@@ -1,6 +1,7 @@
-// @tagsmith/node entry point: the generated napi-rs loader (binding.js) plus two things napi-rs
-// cannot declare on a class: explicit resource management (symbol-keyed methods) and `Date`
-// times in results (the native side returns RFC 3339 text; JS hosts expect `Date`).
+// @tagsmith/node entry point: the generated napi-rs loader (binding.js) plus what napi-rs cannot
+// declare on a class: explicit resource management (symbol-keyed methods), and results as plain
+// objects with `Date` times. The native side answers JSON text (camelCase keys, times as epoch
+// milliseconds); one JSON.parse here builds the object, cheaper than building it through napi.
 'use strict'
 
 const binding = require('./binding.js')
@@ -21,12 +22,16 @@ function withDates(value) {
     for (const item of value) withDates(item)
   } else if (value !== null && typeof value === 'object') {
     for (const key of TIME_KEYS) {
-      if (typeof value[key] === 'string') value[key] = new Date(value[key])
+      if (typeof value[key] === 'number') value[key] = new Date(value[key])
     }
     if (value.items) withDates(value.items)
     if (value.events) withDates(value.events)
   }
   return value
+}
+
+function revive(text) {
+  return withDates(JSON.parse(text))
 }
 
 function datesFrom(cls, names) {
@@ -35,11 +40,11 @@ function datesFrom(cls, names) {
     const promised = cls.prototype[name]
     if (sync) {
       cls.prototype[`${name}Sync`] = function (...args) {
-        return withDates(sync.apply(this, args))
+        return revive(sync.apply(this, args))
       }
     }
     cls.prototype[name] = function (...args) {
-      return promised.apply(this, args).then(withDates)
+      return promised.apply(this, args).then(revive)
     }
   }
 }
@@ -49,7 +54,7 @@ datesFrom(Customers, ['create', 'get', 'list', 'update', 'delete'])
 datesFrom(Trackings, ['create', 'get', 'list', 'update', 'delete'])
 const events = Engine.prototype.events
 Engine.prototype.events = function (...args) {
-  return withDates(events.apply(this, args))
+  return revive(events.apply(this, args))
 }
 
 module.exports = { Engine, Customers, Trackings, __napiBindingTarget }

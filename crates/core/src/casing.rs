@@ -75,15 +75,34 @@ pub fn field_path_to_camel(path: &str) -> String {
 /// # Errors
 /// `internal` if the value cannot be serialized (a bug).
 pub fn to_camel_json<T: serde::Serialize + ?Sized>(value: &T) -> crate::Result<String> {
+    write_with(value, CamelKeys::default())
+}
+
+/// [`to_camel_json`] for a JS runtime that turns times into `Date`s: the time fields
+/// (`createdAt`, `updatedAt`, `lastSyncedAt`, `at`) are written as milliseconds since the Unix
+/// epoch, which `new Date(ms)` takes without parsing text. Not for JSON a host shows or stores
+/// (times are RFC 3339 text there).
+///
+/// # Errors
+/// `internal` if the value cannot be serialized (a bug).
+pub fn to_js_json<T: serde::Serialize + ?Sized>(value: &T) -> crate::Result<String> {
+    crate::timestamp::as_epoch_millis(|| write_with(value, CamelKeys::default()))
+}
+
+fn write_with<T: serde::Serialize + ?Sized>(
+    value: &T,
+    formatter: CamelKeys,
+) -> crate::Result<String> {
     let mut out = Vec::with_capacity(512);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, CamelKeys::default());
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
     value
         .serialize(&mut ser)
         .map_err(|e| crate::Error::internal(format!("serializing a result: {e}")))?;
     String::from_utf8(out).map_err(|e| crate::Error::internal(format!("serializing a result: {e}")))
 }
 
-/// A compact JSON formatter that camelCases object keys, except inside user maps.
+/// A compact JSON formatter that camelCases object keys, except inside user maps. A key is
+/// gathered whole and converted once when it ends.
 #[derive(Default)]
 struct CamelKeys {
     /// One entry per open object: whether its keys are user data.
@@ -91,13 +110,21 @@ struct CamelKeys {
     /// The value being written belongs to a user-map key (its object's keys are data).
     next_is_user: bool,
     in_key: bool,
+    /// The key being written (snake_case, as serialized).
     key: String,
-    upper_next: bool,
 }
 
 impl CamelKeys {
     fn converting(&self) -> bool {
         self.in_key && !self.user.last().copied().unwrap_or(false)
+    }
+
+    /// Write `self.key` in camelCase.
+    fn write_key<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        if !self.key.contains('_') {
+            return w.write_all(self.key.as_bytes());
+        }
+        w.write_all(camel_case(&self.key).as_bytes())
     }
 }
 
@@ -122,7 +149,6 @@ impl serde_json::ser::Formatter for CamelKeys {
     ) -> std::io::Result<()> {
         self.in_key = true;
         self.key.clear();
-        self.upper_next = false;
         if first { Ok(()) } else { w.write_all(b",") }
     }
 
@@ -141,30 +167,39 @@ impl serde_json::ser::Formatter for CamelKeys {
         Ok(())
     }
 
+    fn end_string<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        if self.converting() {
+            self.write_key(w)?;
+        }
+        w.write_all(b"\"")
+    }
+
     fn write_string_fragment<W: ?Sized + std::io::Write>(
         &mut self,
         w: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        if !self.converting() {
-            return w.write_all(fragment.as_bytes());
+        if self.converting() {
+            self.key.push_str(fragment);
+            return Ok(());
         }
-        for c in fragment.chars() {
-            let empty = self.key.is_empty();
-            self.key.push(c);
-            if c == '_' && !empty {
-                self.upper_next = true;
-                continue;
-            }
-            let c = if std::mem::take(&mut self.upper_next) {
-                c.to_ascii_uppercase()
-            } else {
-                c
-            };
-            let mut buf = [0u8; 4];
-            w.write_all(c.encode_utf8(&mut buf).as_bytes())?;
+        w.write_all(fragment.as_bytes())
+    }
+
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        char_escape: serde_json::ser::CharEscape,
+    ) -> std::io::Result<()> {
+        let mut escaped = Vec::new();
+        serde_json::ser::CompactFormatter.write_char_escape(&mut escaped, char_escape)?;
+        let escaped = String::from_utf8_lossy(&escaped);
+        if self.converting() {
+            self.key.push_str(&escaped);
+            Ok(())
+        } else {
+            w.write_all(escaped.as_bytes())
         }
-        Ok(())
     }
 }
 
@@ -227,5 +262,32 @@ mod tests {
         let streamed = to_camel_json(&value).unwrap_or_default();
         let parsed: Value = serde_json::from_str(&streamed).unwrap_or_default();
         assert_eq!(parsed, keys_to_camel(value));
+    }
+
+    #[test]
+    fn js_json_writes_times_as_epoch_millis() {
+        #[derive(serde::Serialize)]
+        struct Record {
+            created_at: crate::Timestamp,
+            ga4_params: std::collections::BTreeMap<&'static str, &'static str>,
+            name: &'static str,
+        }
+        let at = crate::Timestamp::from_micros(1_796_308_682_123_456);
+        let value = Record {
+            created_at: at,
+            ga4_params: [("my_key", "v")].into(),
+            name: "x\"y",
+        };
+        let js: Value =
+            serde_json::from_str(&to_js_json(&value).unwrap_or_default()).unwrap_or_default();
+        assert_eq!(
+            js,
+            json!({"createdAt": 1_796_308_682_123_i64, "ga4Params": {"my_key": "v"}, "name": "x\"y"})
+        );
+        // Outside `to_js_json`, times are RFC 3339 text again.
+        assert_eq!(
+            serde_json::to_value(at).unwrap_or_default(),
+            json!(at.to_rfc3339())
+        );
     }
 }

@@ -46,8 +46,29 @@ impl fmt::Display for Timestamp {
     }
 }
 
+thread_local! {
+    /// Set while [`as_epoch_millis`] runs: times serialize as numbers for a JS runtime.
+    static AS_MILLIS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` with every [`Timestamp`] serialized on this thread as milliseconds since the Unix
+/// epoch (what `new Date(ms)` takes without parsing text) instead of RFC 3339 text.
+pub(crate) fn as_epoch_millis<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            AS_MILLIS.with(|m| m.set(self.0));
+        }
+    }
+    let _restore = Restore(AS_MILLIS.with(|m| m.replace(true)));
+    f()
+}
+
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if AS_MILLIS.with(std::cell::Cell::get) {
+            return s.serialize_i64(self.0.div_euclid(1000));
+        }
         s.serialize_str(&self.to_rfc3339())
     }
 }
