@@ -115,8 +115,10 @@ impl Engine {
     /// # Errors
     /// `storage` if the backend fails to flush.
     pub fn close(&self) -> Result<()> {
+        // Storage first: if it cannot close yet (a write in flight), nothing is closed.
+        self.inner.storage.backend().close()?;
         self.inner.wakers.close();
-        self.inner.storage.backend().close()
+        Ok(())
     }
 
     /// Create a tenant.
@@ -298,7 +300,9 @@ impl Unit<'_> {
             at,
         };
         let seq = self.tx.append_event(tenant, &change).await?;
-        let retention = self.engine.inner.retention;
+        let mut retention = self.engine.inner.retention;
+        // At least the event just written is kept.
+        retention.max_events = retention.max_events.max(1);
         if seq % EventRetention::PRUNE_EVERY == 0
             || retention.max_events < EventRetention::PRUNE_EVERY
         {
@@ -554,7 +558,9 @@ impl Trackings {
         tracking.version += 1;
         tracking.updated_at = self.engine.env().now();
         let mut unit = self.engine.begin().await?;
-        unit.trackings()?
+        // The status as stored now, not as read before the unit: a sync may have landed since.
+        let stored_status = unit
+            .trackings()?
             .replace_tracking(&tracking, expected)
             .await?;
         // Whatever a sync wrote meanwhile was about the old fields: back to pending, same commit.
@@ -569,7 +575,7 @@ impl Trackings {
             .await?;
         unit.tracking_event(&tracking, ChangeAction::Updated)
             .await?;
-        if tracking.sync_status != before.sync_status {
+        if tracking.sync_status != stored_status {
             unit.tracking_event(&tracking, ChangeAction::StatusChanged)
                 .await?;
         }

@@ -306,6 +306,26 @@ mod suite {
             after = page.last_seq;
         }
         assert_eq!(n, all.events.len());
+        // A retention of 0 still keeps the event just written.
+        let zero = make(EngineOptions {
+            event_retention: EventRetention {
+                max_events: 0,
+                max_age_secs: 3600,
+            },
+            ..Default::default()
+        });
+        let z = ok(block(zero.create_tenant("Zero")));
+        ok(block(
+            zero.customers(z.id.clone()).create(new_customer("Shop")),
+        ));
+        let last = ok(block(zero.events(&z.id, 0, 10)));
+        assert_eq!(
+            (
+                last.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+                last.missed
+            ),
+            (vec![2], 1)
+        );
         // Another tenant's log is untouched by this one's pruning.
         let other = ok(block(engine.create_tenant("Quiet")));
         let quiet = ok(block(engine.events(&other.id, 0, 10)));

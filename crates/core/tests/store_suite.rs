@@ -10,7 +10,7 @@ use tagsmith_core::events::{Change, ChangeAction, Entity};
 use tagsmith_core::page::Slice;
 use tagsmith_core::store::memory::MemoryStore;
 use tagsmith_core::store::sqlite::SqliteStore;
-use tagsmith_core::store::{Aggregate, Backend, CoreStore};
+use tagsmith_core::store::{Aggregate, Backend, CoreStore, EventStore};
 use tagsmith_core::{
     Customer, CustomerId, GoogleConnection, Storage, SyncStatus, SyncUpdate, Tenant, TenantId,
     Timestamp, Tracking, TrackingId,
@@ -278,6 +278,73 @@ fn an_event_for_an_unknown_tenant_is_refused<S: CoreStore>(store: S) {
     });
 }
 
+fn pruning_drops_only_a_prefix_of_the_log<S: CoreStore>(store: S) {
+    seed(&store);
+    let a = TenantId::new("ten_a");
+    block(async {
+        // A clock that stepped back: event 3 carries an older time than event 2.
+        let mut tx = store.begin().await.unwrap();
+        let mut late = change("x");
+        late.at = Timestamp::from_micros(at().as_micros() + 10_000_000);
+        tx.append_event(&a, &late).await.unwrap();
+        let mut early = change("y");
+        early.at = Timestamp::from_micros(at().as_micros() - 10_000_000);
+        tx.append_event(&a, &early).await.unwrap();
+        // Prune what is older than `at()`: event 1 is at `at()` (kept), so nothing goes, not even
+        // event 3 behind it.
+        tx.prune_events(&a, 0, at()).await.unwrap();
+        tx.commit().await.unwrap();
+        let log = store.read_events(&a, 0, 10).await.unwrap();
+        assert_eq!(
+            log.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        // Everything older than event 2's time: events 1 goes, 2 stays, and 3 stays behind it.
+        let mut tx = store.begin().await.unwrap();
+        tx.prune_events(&a, 0, Timestamp::from_micros(at().as_micros() + 1))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let log = store.read_events(&a, 0, 10).await.unwrap();
+        assert_eq!(
+            (
+                log.oldest,
+                log.events.iter().map(|e| e.seq).collect::<Vec<_>>()
+            ),
+            (2, vec![2, 3])
+        );
+    });
+}
+
+fn replacing_reports_the_stored_sync_status<S: CoreStore>(store: S) {
+    seed(&store);
+    let a = TenantId::new("ten_a");
+    block(async {
+        let mut tx = store.begin().await.unwrap();
+        tx.trackings()
+            .unwrap()
+            .set_sync_state(
+                &a,
+                &TrackingId::new("trk_a"),
+                &SyncUpdate::status(SyncStatus::Synced),
+                at(),
+            )
+            .await
+            .unwrap();
+        let mut edit = tracking("ten_a", "cus_a", "trk_a");
+        edit.version = 2;
+        // The caller read `pending` before the sync landed; storage says what it holds.
+        let stored = tx
+            .trackings()
+            .unwrap()
+            .replace_tracking(&edit, 1)
+            .await
+            .unwrap();
+        assert_eq!(stored, SyncStatus::Synced);
+        tx.commit().await.unwrap();
+    });
+}
+
 macro_rules! store_suite {
     ($name:ident, $make:expr) => {
         mod $name {
@@ -290,6 +357,14 @@ macro_rules! store_suite {
             #[test]
             fn an_uncommitted_unit_leaves_no_trace() {
                 super::an_uncommitted_unit_leaves_no_trace($make);
+            }
+            #[test]
+            fn pruning_drops_only_a_prefix_of_the_log() {
+                super::pruning_drops_only_a_prefix_of_the_log($make);
+            }
+            #[test]
+            fn replacing_reports_the_stored_sync_status() {
+                super::replacing_reports_the_stored_sync_status($make);
             }
             #[test]
             fn an_event_for_an_unknown_tenant_is_refused() {
@@ -348,4 +423,24 @@ fn a_missing_aggregate_is_unavailable_naming_it() {
     assert_eq!(err.code(), "unavailable");
     assert!(err.message().contains("customers"), "{err}");
     assert!(!err.is_retryable());
+}
+
+#[test]
+fn closing_sqlite_during_a_write_closes_nothing() {
+    let store = sqlite_file();
+    seed(&store);
+    let a = TenantId::new("ten_a");
+    block(async {
+        let tx = store.begin().await.unwrap();
+        let err = store.close().unwrap_err();
+        assert_eq!((err.code(), err.is_retryable()), ("unavailable", true));
+        // Reads still work: the readers were not closed.
+        assert_eq!(store.read_events(&a, 0, 10).await.unwrap().events.len(), 1);
+        drop(tx);
+        store.close().unwrap();
+        assert_eq!(
+            store.read_events(&a, 0, 10).await.unwrap_err().code(),
+            "unavailable"
+        );
+    });
 }

@@ -588,7 +588,11 @@ impl TrackingWrites for MemoryTx<'_> {
         Ok(())
     }
 
-    async fn replace_tracking(&mut self, tracking: &Tracking, expected_version: i64) -> Result<()> {
+    async fn replace_tracking(
+        &mut self,
+        tracking: &Tracking,
+        expected_version: i64,
+    ) -> Result<SyncStatus> {
         let s = self.state()?;
         let seq = s.tracking_at(&tracking.tenant_id, &tracking.id)?;
         let current = s.trackings[&tracking.tenant_id][&seq].record.version;
@@ -611,13 +615,14 @@ impl TrackingWrites for MemoryTx<'_> {
         next.sync_error = std::mem::take(&mut row.record.sync_error);
         next.external_ids = std::mem::take(&mut row.record.external_ids);
         next.last_synced_at = row.record.last_synced_at;
+        let stored = row.record.sync_status;
         row.record = next;
         self.undo.push(Undo::TrackingReplaced(
             tracking.tenant_id.clone(),
             seq,
             Box::new(old),
         ));
-        Ok(())
+        Ok(stored)
     }
 
     async fn set_sync_state(

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use crate::events::{Change, EventRange};
 use crate::page::{Listed, Slice};
 use crate::{
-    Customer, CustomerId, Error, ErrorKind, Result, SyncUpdate, Tenant, TenantId, Timestamp,
-    Tracking, TrackingId,
+    Customer, CustomerId, Error, ErrorKind, Result, SyncStatus, SyncUpdate, Tenant, TenantId,
+    Timestamp, Tracking, TrackingId,
 };
 
 pub mod memory;
@@ -169,8 +169,13 @@ pub trait TrackingWrites: MaybeSendTx {
     /// tenant, `already_exists` if the customer has a live tracking of the same name.
     async fn insert_tracking(&mut self, tracking: &Tracking) -> Result<()>;
     /// Replace a live tracking's user fields if its stored version is `expected_version`
-    /// (`conflict` if not, `already_exists` on a name clash). Its sync state is left as stored.
-    async fn replace_tracking(&mut self, tracking: &Tracking, expected_version: i64) -> Result<()>;
+    /// (`conflict` if not, `already_exists` on a name clash). Its sync state is left as stored;
+    /// returns the sync status stored at the time of the write.
+    async fn replace_tracking(
+        &mut self,
+        tracking: &Tracking,
+        expected_version: i64,
+    ) -> Result<SyncStatus>;
     /// Apply a sync update to a live tracking's sync state (status, error, external ids, last
     /// sync at `at` when synced), never touching its user-visible version; `conflict` if
     /// `update.version` is given and stale. Returns the tracking as stored.

@@ -47,19 +47,32 @@ pub(super) fn prune(
     keep_from: u64,
     older_than: Timestamp,
 ) -> Result<()> {
-    conn.prepare_cached(
-        "DELETE FROM events WHERE tenant_id = ?1 AND (seq < ?2 OR at < ?3) AND seq IN \
-         (SELECT seq FROM events WHERE tenant_id = ?1 ORDER BY seq LIMIT ?4)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            tenant.as_str(),
-            i64::try_from(keep_from).unwrap_or(i64::MAX),
-            older_than.as_micros(),
-            PRUNE_BATCH
-        ])
-    })
-    .map_err(sql_error)?;
+    // Only a prefix of the log is ever dropped (as in memory): the first event to keep among the
+    // oldest ones marks the cut, even if a later event carries an older time (clocks step back,
+    // processes disagree), so readers always learn of a gap through `oldest`.
+    let keep_from = i64::try_from(keep_from).unwrap_or(i64::MAX);
+    let oldest = conn
+        .prepare_cached("SELECT seq, at FROM events WHERE tenant_id = ?1 ORDER BY seq LIMIT ?2")
+        .and_then(|mut s| {
+            s.query_map(params![tenant.as_str(), PRUNE_BATCH], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(sql_error)?;
+    let cut = match oldest
+        .iter()
+        .find(|(seq, at)| *seq >= keep_from && *at >= older_than.as_micros())
+    {
+        Some((seq, _)) => *seq,
+        None => match oldest.last() {
+            Some((seq, _)) => seq + 1,
+            None => return Ok(()),
+        },
+    };
+    conn.prepare_cached("DELETE FROM events WHERE tenant_id = ?1 AND seq < ?2")
+        .and_then(|mut s| s.execute(params![tenant.as_str(), cut]))
+        .map_err(sql_error)?;
     Ok(())
 }
 

@@ -36,8 +36,10 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// The first schema with the `schema_migrations` table.
 const CHECKSUMS_FROM: i64 = 2;
 
+/// SHA-256 of a migration's text with line endings normalized, so a checkout with CRLF endings
+/// computes the same checksum.
 fn checksum(sql: &str) -> String {
-    hex::encode(Sha256::digest(sql.as_bytes()))
+    hex::encode(Sha256::digest(sql.replace("\r\n", "\n").as_bytes()))
 }
 
 /// Bring the database to [`SCHEMA_VERSION`] in one IMMEDIATE transaction.

@@ -189,6 +189,14 @@ impl Backend for SqliteStore {
     }
 
     fn close(&self) -> Result<()> {
+        // The writer first: a unit of work in flight holds it, and then nothing is closed yet.
+        let Ok(mut writer) = self.writer.try_lock() else {
+            return Err(Error::new(
+                crate::ErrorKind::Unavailable,
+                "a write is in progress on this engine: close it when the write finishes",
+            )
+            .with_retryable(true));
+        };
         for reader in &self.readers {
             let conn = reader
                 .lock()
@@ -198,14 +206,6 @@ impl Backend for SqliteStore {
                 c.close().map_err(|(_, e)| sql_error(e))?;
             }
         }
-        // A unit of work in flight holds the writer; it is closed when dropped.
-        let Ok(mut writer) = self.writer.try_lock() else {
-            return Err(Error::new(
-                crate::ErrorKind::Unavailable,
-                "a write is in progress on this engine: close it when the write finishes",
-            )
-            .with_retryable(true));
-        };
         match writer.take() {
             Some(c) => c.close().map_err(|(_, e)| sql_error(e)),
             None => Ok(()),

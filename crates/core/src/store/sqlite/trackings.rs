@@ -7,7 +7,9 @@ use super::rows::{TRACKING_COLS, page, tracking_row};
 use super::{SqliteStore, SqliteTx};
 use crate::page::{Listed, Slice};
 use crate::store::{TrackingStore, TrackingWrites, duplicate_tracking, id_collision, stale};
-use crate::{CustomerId, Error, Result, SyncUpdate, TenantId, Timestamp, Tracking, TrackingId};
+use crate::{
+    CustomerId, Error, Result, SyncStatus, SyncUpdate, TenantId, Timestamp, Tracking, TrackingId,
+};
 
 fn live_tracking(c: &Connection, tenant: &TenantId, id: &TrackingId) -> Result<Tracking> {
     c.prepare_cached(&format!(
@@ -140,7 +142,11 @@ impl TrackingWrites for SqliteTx<'_> {
         )
     }
 
-    async fn replace_tracking(&mut self, t: &Tracking, expected_version: i64) -> Result<()> {
+    async fn replace_tracking(
+        &mut self,
+        t: &Tracking,
+        expected_version: i64,
+    ) -> Result<SyncStatus> {
         let tx = self.conn()?;
         let current = live_tracking(tx, &t.tenant_id, &t.id)?;
         if current.version != expected_version {
@@ -159,7 +165,8 @@ impl TrackingWrites for SqliteTx<'_> {
              WHERE id = ?1 AND tenant_id = ?2",
             t,
             &[],
-        )
+        )?;
+        Ok(current.sync_status)
     }
 
     async fn set_sync_state(
