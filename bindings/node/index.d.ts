@@ -230,6 +230,21 @@ export interface EventBatch {
   reset: boolean
 }
 
+/** How much of each tenant's change event log is kept. */
+export interface EventRetention {
+  /** Most events kept per tenant (default 10 000, at least 1). */
+  maxEvents?: number
+  /** Oldest event kept, in seconds (default 30 days, at least 1). */
+  maxAgeSecs?: number
+}
+
+/** Engine options: `Engine.open(path, opts)` (Node). */
+export interface EngineOptions {
+  eventRetention?: EventRetention
+  /** SQLite: how long a write waits for another process's lock, in ms (default 5000, at most 3600000). */
+  busyTimeoutMs?: number
+}
+
 export interface DeleteOptions {
   /** The expected current version (`conflict` if stale). */
   version?: number
@@ -292,12 +307,14 @@ export declare class Engine {
   /** An engine on in-memory storage (tests, scratch work); data is lost on close. */
   static inMemory(): Engine
   /**
-   * Open (create and migrate if needed) a SQLite database file. Rejects with `storage` if the
-   * file is not a database, is locked, or was written by a newer tagsmith.
+   * Open (create and migrate if needed) a SQLite database file, with optional
+   * `{ eventRetention: { maxEvents, maxAgeSecs }, busyTimeoutMs }`. Rejects with
+   * `invalid_input` for bad options, `storage` if the file is not a database, is locked, or was
+   * written by a newer tagsmith.
    */
-  static open(path: string): Promise<Engine>
+  static open(path: string, opts?: EngineOptions): Promise<Engine>
   /** `open`, blocking the calling thread. */
-  static openSync(path: string): Engine
+  static openSync(path: string, opts?: EngineOptions): Engine
   /** The storage backend's name: `memory` or `sqlite`. */
   get backend(): string
   /**

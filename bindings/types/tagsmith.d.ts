@@ -213,6 +213,21 @@ export interface EventBatch {
   reset: boolean
 }
 
+/** How much of each tenant's change event log is kept. */
+export interface EventRetention {
+  /** Most events kept per tenant (default 10 000, at least 1). */
+  maxEvents?: number
+  /** Oldest event kept, in seconds (default 30 days, at least 1). */
+  maxAgeSecs?: number
+}
+
+/** Engine options: `Engine.open(path, opts)` (Node). */
+export interface EngineOptions {
+  eventRetention?: EventRetention
+  /** SQLite: how long a write waits for another process's lock, in ms (default 5000, at most 3600000). */
+  busyTimeoutMs?: number
+}
+
 export interface DeleteOptions {
   /** The expected current version (`conflict` if stale). */
   version?: number

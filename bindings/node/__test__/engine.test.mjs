@@ -299,6 +299,20 @@ describe('the binding kit', () => {
   });
 });
 
+describe('engine options', () => {
+  test('open takes the event retention and busy timeout, and checks them by name', async () => {
+    const path = join(dir, 'options.db');
+    const engine = await Engine.open(path, { eventRetention: { maxEvents: 3 }, busyTimeoutMs: 100 });
+    const tenant = engine.createTenantSync('Small log');
+    for (let i = 0; i < 40; i++) engine.customers(tenant.id).createSync({ name: `S${i}`, websiteUrl: 'https://s.example' });
+    const batch = engine.events(tenant.id);
+    assert.ok(batch.missed > 0 && batch.lastSeq === 41, JSON.stringify(batch));
+    engine.close();
+    assertCode(() => Engine.openSync(join(dir, 'bad.db'), { eventRetention: { maxEvents: 0 } }), 'invalid_input', ['eventRetention.maxEvents']);
+    await assert.rejects(Engine.open(join(dir, 'bad2.db'), { retention: 5 }), (err) => assertTagsmithError(err, 'invalid_input', ['retention']));
+  });
+});
+
 describe('typings', () => {
   test('the option and result types are the ones every JS runtime shares (one source)', async () => {
     const { readFileSync } = await import('node:fs');

@@ -251,28 +251,37 @@ impl Engine {
         }
     }
 
-    /// Open (create and migrate if needed) a SQLite database file. Rejects with `storage` if the
-    /// file is not a database, is locked, or was written by a newer tagsmith.
+    /// Open (create and migrate if needed) a SQLite database file, with optional
+    /// `{ eventRetention: { maxEvents, maxAgeSecs }, busyTimeoutMs }`. Rejects with
+    /// `invalid_input` for bad options, `storage` if the file is not a database, is locked, or was
+    /// written by a newer tagsmith.
     #[napi(
         catch_unwind,
-        ts_args_type = "path: string",
+        ts_args_type = "path: string, opts?: EngineOptions",
         ts_return_type = "Promise<Engine>"
     )]
-    pub fn open(path: Unknown<'_>) -> AsyncTask<Job<Engine>> {
+    pub fn open(path: Unknown<'_>, opts: Option<Unknown<'_>>) -> AsyncTask<Job<Engine>> {
         let path = string_arg(path, "path");
-        spawn(move || Self::open_work(path))
+        let opts = options_arg(opts);
+        spawn(move || Self::open_work(path, opts))
     }
 
     /// `open`, blocking the calling thread.
-    #[napi(catch_unwind, ts_args_type = "path: string")]
-    pub fn open_sync(env: Env, path: Unknown<'_>) -> napi::Result<Engine> {
+    #[napi(catch_unwind, ts_args_type = "path: string, opts?: EngineOptions")]
+    pub fn open_sync(
+        env: Env,
+        path: Unknown<'_>,
+        opts: Option<Unknown<'_>>,
+    ) -> napi::Result<Engine> {
         let path = string_arg(path, "path");
-        run_sync(&env, move || Self::open_work(path))
+        let opts = options_arg(opts);
+        run_sync(&env, move || Self::open_work(path, opts))
     }
 
-    fn open_work(path: Outcome<String>) -> Outcome<Engine> {
+    fn open_work(path: Outcome<String>, opts: Outcome<Json>) -> Outcome<Engine> {
+        let options: tagsmith_core::EngineOptions = from_json(opts?)?;
         Ok(Engine {
-            inner: tagsmith_core::Engine::open(path?)?,
+            inner: tagsmith_core::Engine::open_with(path?, &options)?,
         })
     }
 

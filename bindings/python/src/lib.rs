@@ -61,12 +61,19 @@ struct Engine {
 
 #[pymethods]
 impl Engine {
-    /// Open (create and migrate if needed) a SQLite database file.
+    /// Open (create and migrate if needed) a SQLite database file:
+    /// open(path, event_retention={"max_events": 10000, "max_age_secs": 2592000},
+    /// busy_timeout_ms=5000).
     ///
-    /// Raises StorageError if the file is not a tagsmith database, is locked, or was written by a
+    /// Raises InvalidInputError for bad options, StorageError if the file is not a tagsmith database, is locked, or was written by a
     /// newer tagsmith.
     #[staticmethod]
-    fn open(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (path, **options))]
+    fn open(
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
         let path: std::path::PathBuf = path.extract().map_err(|_| {
             let shown = path.repr().map(|r| r.to_string()).unwrap_or_default();
             to_py_err(
@@ -74,7 +81,8 @@ impl Engine {
                 &core::Error::invalid_field("path", &shown, "must be a str or os.PathLike"),
             )
         })?;
-        call(py, || core::Engine::open(path)).map(|inner| Self { inner })
+        let options: core::EngineOptions = parse(py, options)?;
+        call(py, || core::Engine::open_with(path, &options)).map(|inner| Self { inner })
     }
 
     /// An engine on in-memory storage (tests, scratch work); data is lost on close.

@@ -215,3 +215,18 @@ def test_an_unknown_kind_does_not_hide_other_bad_fields(engine):
     with pytest.raises(tagsmith.InvalidInputError) as info:
         engine.trackings(t.id).create(customer_id=c.id, name="", kind="nope", selector="button[")
     assert [f.field for f in info.value.fields] == ["kind", "name", "selector"]
+
+
+def test_open_takes_engine_options_and_checks_them(tmp_path):
+    with tagsmith.Engine.open(tmp_path / "o.db", event_retention={"max_events": 3}, busy_timeout_ms=100) as engine:
+        t = engine.create_tenant("Small log")
+        for i in range(40):
+            engine.customers(t.id).create(name=f"S{i}", website_url="https://s.example")
+        batch = engine.events(t.id)
+        assert batch.missed > 0 and batch.last_seq == 41
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        tagsmith.Engine.open(tmp_path / "p.db", event_retention={"max_events": 0})
+    assert [f.field for f in info.value.fields] == ["event_retention.max_events"]
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        tagsmith.Engine.open(tmp_path / "q.db", retention=5)
+    assert info.value.fields[0].field == "retention"

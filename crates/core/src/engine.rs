@@ -38,13 +38,42 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// How an engine is set up beyond its storage.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// How an engine is set up beyond its storage (Python `Engine.open(path, **options)`, JS
+/// `Engine.open(path, options)`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct EngineOptions {
-    /// How much of each tenant's change event log is kept.
+    /// How much of each tenant's change event log is kept (`{max_events, max_age_secs}`).
     pub event_retention: EventRetention,
-    /// SQLite: how long a write waits for another process's lock (default 5 s).
-    pub busy_timeout: Option<std::time::Duration>,
+    /// SQLite: how long a write waits for another process's lock, in milliseconds (default
+    /// 5000).
+    pub busy_timeout_ms: Option<u64>,
+}
+
+impl EngineOptions {
+    /// Check the values (at least one event kept, for at least one second; a busy timeout of at
+    /// most an hour).
+    ///
+    /// # Errors
+    /// `invalid_input` naming each bad field.
+    pub fn validate(&self) -> Result<()> {
+        let mut p = Problems::default();
+        let r = &self.event_retention;
+        if r.max_events == 0 {
+            p.add("event_retention.max_events", "0", "must be at least 1");
+        }
+        if r.max_age_secs == 0 {
+            p.add("event_retention.max_age_secs", "0", "must be at least 1");
+        }
+        if let Some(ms) = self.busy_timeout_ms.filter(|ms| *ms > 3_600_000) {
+            p.add(
+                "busy_timeout_ms",
+                &ms.to_string(),
+                "must be at most 3600000 (an hour)",
+            );
+        }
+        p.into_result()
+    }
 }
 
 impl Engine {
@@ -82,9 +111,10 @@ impl Engine {
     /// As [`open`](Self::open).
     #[cfg(all(feature = "sqlite", not(target_arch = "wasm32")))]
     pub fn open_with(path: impl AsRef<std::path::Path>, options: &EngineOptions) -> Result<Self> {
+        options.validate()?;
         let mut sqlite = crate::store::sqlite::SqliteOptions::default();
-        if let Some(t) = options.busy_timeout {
-            sqlite.busy_timeout = t;
+        if let Some(ms) = options.busy_timeout_ms {
+            sqlite.busy_timeout = std::time::Duration::from_millis(ms);
         }
         Ok(Self::with_options(
             Storage::sqlite_with(path, &sqlite)?,

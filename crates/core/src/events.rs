@@ -98,7 +98,8 @@ impl Change {
 
 /// How much of each tenant's log is kept: events beyond `max_events` or older than
 /// `max_age_secs` are pruned as new ones are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct EventRetention {
     /// Most events kept per tenant (default 10 000).
     pub max_events: u64,

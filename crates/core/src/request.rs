@@ -188,6 +188,11 @@ pub(crate) mod present {
 }
 
 impl Request for DeleteOptions {}
+impl Request for crate::EngineOptions {
+    fn check(&self, _: &[&str]) -> crate::Result<()> {
+        self.validate()
+    }
+}
 impl Request for EventsOptions {}
 impl Request for crate::ListOptions {}
 impl Request for crate::ListTrackings {}

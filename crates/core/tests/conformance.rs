@@ -307,13 +307,18 @@ mod suite {
         }
         assert_eq!(n, all.events.len());
         // A retention of 0 still keeps the event just written.
-        let zero = make(EngineOptions {
-            event_retention: EventRetention {
-                max_events: 0,
-                max_age_secs: 3600,
+        // (Hosts' options are validated; a Rust caller building options by hand is clamped.)
+        let zero = Engine::with_options(
+            Storage::memory(),
+            Arc::new(SystemEnv),
+            &EngineOptions {
+                event_retention: EventRetention {
+                    max_events: 0,
+                    max_age_secs: 3600,
+                },
+                ..Default::default()
             },
-            ..Default::default()
-        });
+        );
         let z = ok(block(zero.create_tenant("Zero")));
         ok(block(
             zero.customers(z.id.clone()).create(new_customer("Shop")),
@@ -852,6 +857,32 @@ fn sqlite_readers_run_beside_the_writer_and_never_go_back_in_time() {
 
 fn rusqlite_conn(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn engine_options_from_hosts_are_checked_by_name() {
+    let bad: EngineOptions = ok(from_json(serde_json::json!({
+        "event_retention": {"max_events": 0, "max_age_secs": 0}, "busy_timeout_ms": 99_999_999
+    })));
+    let err = Engine::open_with(temp_db("bad-options"), &bad)
+        .map(|_| ())
+        .unwrap_err();
+    let fields: Vec<&str> = err.fields().iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "event_retention.max_events",
+            "event_retention.max_age_secs",
+            "busy_timeout_ms"
+        ]
+    );
+    let ok_options: EngineOptions = ok(from_json(
+        serde_json::json!({"event_retention": {"max_events": 5}, "busy_timeout_ms": 250}),
+    ));
+    assert_eq!(ok_options.event_retention.max_events, 5);
+    assert_eq!(ok_options.event_retention.max_age_secs, 30 * 24 * 3600);
+    let engine = ok(Engine::open_with(temp_db("options"), &ok_options));
+    assert_eq!(engine.backend(), "sqlite");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 """Type stubs for the native module; the public names are re-exported by ``tagsmith``."""
 
 from datetime import datetime
-from typing import Any, Dict, Iterator, List, Literal, Optional, Union, final
+from typing import Any, Dict, Iterator, List, Literal, Optional, TypedDict, Union, final
 
 from os import PathLike
 
@@ -10,6 +10,10 @@ _TrackingKind = Literal[
 ]
 _SyncStatus = Literal["pending", "syncing", "synced", "failed", "deleted"]
 _UrlMatch = Literal["equals", "contains", "starts_with", "regex"]
+
+class _EventRetention(TypedDict, total=False):
+    max_events: int
+    max_age_secs: int
 
 @final
 class Tenant:
@@ -193,7 +197,12 @@ class Engine:
     Not fork-safe while open: open engines in the child after ``fork()``."""
 
     @staticmethod
-    def open(path: Union[str, "PathLike[str]"]) -> Engine: ...
+    def open(
+        path: Union[str, "PathLike[str]"],
+        *,
+        event_retention: Optional[_EventRetention] = ...,
+        busy_timeout_ms: Optional[int] = ...,
+    ) -> Engine: ...
     @staticmethod
     def in_memory() -> Engine: ...
     @property
