@@ -119,12 +119,21 @@ impl CamelKeys {
         self.in_key && !self.user.last().copied().unwrap_or(false)
     }
 
-    /// Write `self.key` in camelCase.
+    /// Write `self.key` in camelCase (as [`camel_case`], without allocating): runs between
+    /// underscores are written as they are, the byte after an underscore upper-cased.
     fn write_key<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
-        if !self.key.contains('_') {
-            return w.write_all(self.key.as_bytes());
+        let bytes = self.key.as_bytes();
+        let (mut start, mut upper) = (0, false);
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'_' && i > 0 {
+                w.write_all(&bytes[start..i])?;
+                (start, upper) = (i + 1, true);
+            } else if upper {
+                w.write_all(&[b.to_ascii_uppercase()])?;
+                (start, upper) = (i + 1, false);
+            }
         }
-        w.write_all(camel_case(&self.key).as_bytes())
+        w.write_all(&bytes[start..])
     }
 }
 
