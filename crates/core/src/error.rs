@@ -220,6 +220,19 @@ impl Error {
         out
     }
 
+    /// A copy for each caller that shares one failure (a single-flight load): kind, message,
+    /// fields and hints; the source chain is not copied.
+    pub(crate) fn duplicate(&self) -> Self {
+        Self {
+            kind: self.kind,
+            message: self.message.clone(),
+            fields: self.fields.clone(),
+            retry_after_secs: self.retry_after_secs,
+            retryable: self.retryable,
+            source: None,
+        }
+    }
+
     /// The kind.
     pub fn kind(&self) -> ErrorKind {
         self.kind

@@ -44,6 +44,8 @@ mod id;
 pub mod page;
 mod redact;
 mod request;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod resilience;
 pub mod resource;
 pub mod store;
 pub mod sync;
