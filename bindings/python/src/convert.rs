@@ -55,6 +55,9 @@ fn nested_json(field: &str, v: &Bound<'_, PyAny>, depth: usize) -> tagsmith_core
         let f = v
             .extract::<f64>()
             .map_err(|_| unsupported("must be a number"))?;
+        // Core's one NaN/Infinity policy, then JSON (which holds every finite f64).
+        let f =
+            tagsmith_core::ffi::check_finite(if field.is_empty() { "request" } else { field }, f)?;
         serde_json::Number::from_f64(f)
             .map(Value::Number)
             .ok_or_else(|| unsupported("must be a finite number"))
