@@ -28,6 +28,9 @@ struct Inner {
     env: Arc<dyn Env>,
     wakers: Wakers,
     retention: EventRetention,
+    /// Wakes this process's workers when jobs are added (other processes poll).
+    #[cfg(not(target_arch = "wasm32"))]
+    job_added: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Engine {
@@ -92,6 +95,8 @@ impl Engine {
                 env,
                 wakers: Wakers::default(),
                 retention: options.event_retention,
+                #[cfg(not(target_arch = "wasm32"))]
+                job_added: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -278,6 +283,59 @@ impl Engine {
         self.inner.env.as_ref()
     }
 
+    /// The engine's clock.
+    pub(crate) fn now(&self) -> crate::Timestamp {
+        self.env().now()
+    }
+
+    /// The job queue (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn jobs(&self) -> crate::queue::Jobs {
+        crate::queue::Jobs::new(self.clone())
+    }
+
+    /// What wakes this process's workers when a job is added.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn job_added(&self) -> &tokio::sync::Notify {
+        &self.inner.job_added
+    }
+
+    /// Jobs were added (of these tenants): wake workers and the tenants' subscribers.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn jobs_enqueued<'t>(&self, tenants: impl Iterator<Item = &'t TenantId>) {
+        self.inner.job_added.notify_waiters();
+        self.wake_tenants(tenants);
+    }
+
+    /// Wake the subscribers of tenants whose logs storage appended to outside a [`Unit`].
+    pub(crate) fn wake_tenants<'t>(&self, tenants: impl Iterator<Item = &'t TenantId>) {
+        for t in tenants {
+            self.inner.wakers.wake(t);
+        }
+    }
+
+    /// Apply the retention to a tenant's log written outside a [`Unit`] (job transitions), in
+    /// bounded steps until nothing more goes.
+    ///
+    /// # Errors
+    /// `storage` if the log cannot be read or pruned.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) async fn prune_log(&self, tenant: &TenantId) -> Result<()> {
+        let events = self.inner.storage.events()?;
+        let mut oldest = None;
+        for _ in 0..256 {
+            let range = events.read_events(tenant, u64::MAX, 0).await?;
+            if oldest == Some(range.oldest) {
+                break;
+            }
+            oldest = Some(range.oldest);
+            let mut unit = self.begin().await?;
+            unit.prune(tenant, range.head, self.now()).await?;
+            unit.tx.commit().await?;
+        }
+        Ok(())
+    }
+
     /// Start one unit of work.
     async fn begin(&self) -> Result<Unit<'_>> {
         Ok(Unit {
@@ -327,25 +385,31 @@ impl Unit<'_> {
             action,
             version,
             sync_status,
+            job_state: None,
             at,
         };
         let seq = self.tx.append_event(tenant, &change).await?;
-        let mut retention = self.engine.inner.retention;
-        // At least the event just written is kept.
-        retention.max_events = retention.max_events.max(1);
         if seq % EventRetention::PRUNE_EVERY == 0
-            || retention.max_events < EventRetention::PRUNE_EVERY
+            || self.engine.inner.retention.max_events < EventRetention::PRUNE_EVERY
         {
-            let keep_from = seq.saturating_sub(retention.max_events) + 1;
-            let max_age =
-                i64::try_from(retention.max_age_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
-            let older_than = crate::Timestamp::from_micros(at.as_micros().saturating_sub(max_age));
-            self.tx.prune_events(tenant, keep_from, older_than).await?;
+            self.prune(tenant, seq, at).await?;
         }
         if !self.touched.contains(tenant) {
             self.touched.push(tenant.clone());
         }
         Ok(())
+    }
+
+    /// Drop what the retention no longer keeps of a log whose last event is `head`.
+    async fn prune(&mut self, tenant: &TenantId, head: u64, now: crate::Timestamp) -> Result<()> {
+        let mut retention = self.engine.inner.retention;
+        // At least the newest event is kept.
+        retention.max_events = retention.max_events.max(1);
+        let keep_from = head.saturating_sub(retention.max_events) + 1;
+        let max_age =
+            i64::try_from(retention.max_age_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        let older_than = crate::Timestamp::from_micros(now.as_micros().saturating_sub(max_age));
+        self.tx.prune_events(tenant, keep_from, older_than).await
     }
 
     async fn tracking_event(&mut self, t: &Tracking, action: ChangeAction) -> Result<()> {

@@ -12,6 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::queue::JobState;
 use crate::{Engine, Result, SyncStatus, TenantId, Timestamp};
 
 wire_enum!(
@@ -24,6 +25,8 @@ wire_enum!(
         Customer => "customer",
         /// A tracking.
         Tracking => "tracking",
+        /// A job of the tenant (its id is the job number).
+        Job => "job",
     }
 );
 
@@ -37,7 +40,8 @@ wire_enum!(
         Updated => "updated",
         /// Soft-deleted.
         Deleted => "deleted",
-        /// A tracking's sync status moved (e.g. synced → pending after an edit).
+        /// A tracking's sync status or a job's state moved (e.g. synced → pending after an
+        /// edit, running → completed).
         StatusChanged => "status_changed",
     }
 );
@@ -59,6 +63,8 @@ pub struct ChangeEvent {
     pub version: i64,
     /// A tracking's sync status after the change.
     pub sync_status: Option<SyncStatus>,
+    /// A job's state after the change (its `version` is the attempt).
+    pub job_state: Option<JobState>,
     /// When it happened.
     pub at: Timestamp,
 }
@@ -76,6 +82,8 @@ pub struct Change {
     pub version: i64,
     /// A tracking's sync status after the change.
     pub sync_status: Option<SyncStatus>,
+    /// A job's state after the change (its `version` is the attempt).
+    pub job_state: Option<JobState>,
     /// When it happened.
     pub at: Timestamp,
 }
@@ -91,6 +99,7 @@ impl Change {
             action: self.action,
             version: self.version,
             sync_status: self.sync_status,
+            job_state: self.job_state,
             at: self.at,
         }
     }
@@ -334,6 +343,7 @@ mod tests {
                     action: ChangeAction::Created,
                     version: 1,
                     sync_status: None,
+                    job_state: None,
                     at: Timestamp::from_micros(0),
                 })
                 .collect(),

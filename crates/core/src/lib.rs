@@ -42,6 +42,7 @@ pub mod ffi;
 mod ga4;
 mod id;
 pub mod page;
+pub mod queue;
 mod redact;
 mod request;
 #[cfg(not(target_arch = "wasm32"))]

@@ -66,6 +66,7 @@ fn change(id: &str) -> Change {
         action: ChangeAction::Created,
         version: 1,
         sync_status: None,
+        job_state: None,
         at: at(),
     }
 }
@@ -398,6 +399,7 @@ fn every_core_backend_states_its_aggregates() {
         Aggregate::Customers,
         Aggregate::Trackings,
         Aggregate::Events,
+        Aggregate::Jobs,
     ];
     assert_eq!(Storage::memory().capabilities(), want);
     assert_eq!(

@@ -62,6 +62,8 @@ pub enum Aggregate {
     Trackings,
     /// The per-tenant change event log.
     Events,
+    /// The job queue (native only).
+    Jobs,
 }
 
 impl Aggregate {
@@ -72,6 +74,7 @@ impl Aggregate {
             Self::Customers => "customers",
             Self::Trackings => "trackings",
             Self::Events => "events",
+            Self::Jobs => "jobs",
         }
     }
 }
@@ -215,6 +218,11 @@ pub trait Tx: MaybeSendTx {
     fn trackings(&mut self) -> Result<&mut dyn TrackingWrites> {
         Err(lacks(self.backend(), Aggregate::Trackings))
     }
+    /// Job writes (enqueue in the same commit as the change that causes the job).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn jobs(&mut self) -> Result<&mut dyn crate::queue::JobWrites> {
+        Err(lacks(self.backend(), Aggregate::Jobs))
+    }
     /// Append a change to the tenant's log with the next sequence number (from 1, no gaps),
     /// assigned here so the log follows commit order.
     async fn append_event(&mut self, tenant: &TenantId, change: &Change) -> Result<u64>;
@@ -249,6 +257,8 @@ pub struct Storage {
     customers: Option<Arc<dyn CustomerStore>>,
     trackings: Option<Arc<dyn TrackingStore>>,
     events: Option<Arc<dyn EventStore>>,
+    #[cfg(not(target_arch = "wasm32"))]
+    jobs: Option<Arc<dyn crate::queue::QueueStore>>,
     backend: Arc<dyn Backend>,
 }
 
@@ -278,17 +288,50 @@ impl StorageBuilder {
         self.storage.events = Some(store);
         self
     }
+    /// Provide the job queue.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn jobs(mut self, store: Arc<dyn crate::queue::QueueStore>) -> Self {
+        self.storage.jobs = Some(store);
+        self
+    }
     /// The assembled storage.
     pub fn build(self) -> Storage {
         self.storage
     }
 }
 
+/// A backend that provides every aggregate of the core model (the job queue included on
+/// native targets).
+#[cfg(not(target_arch = "wasm32"))]
+pub trait CoreStore:
+    TenantStore
+    + CustomerStore
+    + TrackingStore
+    + EventStore
+    + crate::queue::QueueStore
+    + Backend
+    + 'static
+{
+}
+#[cfg(not(target_arch = "wasm32"))]
+impl<
+    T: TenantStore
+        + CustomerStore
+        + TrackingStore
+        + EventStore
+        + crate::queue::QueueStore
+        + Backend
+        + 'static,
+> CoreStore for T
+{
+}
 /// A backend that provides every aggregate of the core model.
+#[cfg(target_arch = "wasm32")]
 pub trait CoreStore:
     TenantStore + CustomerStore + TrackingStore + EventStore + Backend + 'static
 {
 }
+#[cfg(target_arch = "wasm32")]
 impl<T: TenantStore + CustomerStore + TrackingStore + EventStore + Backend + 'static> CoreStore
     for T
 {
@@ -303,6 +346,8 @@ impl Storage {
                 customers: None,
                 trackings: None,
                 events: None,
+                #[cfg(not(target_arch = "wasm32"))]
+                jobs: None,
                 backend,
             },
         }
@@ -311,12 +356,16 @@ impl Storage {
     /// Erase one backend that provides every core aggregate.
     pub fn new<B: CoreStore>(backend: B) -> Self {
         let b = Arc::new(backend);
-        Self::builder(b.clone())
+        let builder = Self::builder(b.clone())
             .tenants(b.clone())
             .customers(b.clone())
             .trackings(b.clone())
-            .events(b)
-            .build()
+            .events(b.clone());
+        #[cfg(not(target_arch = "wasm32"))]
+        let builder = builder.jobs(b);
+        #[cfg(target_arch = "wasm32")]
+        drop(b);
+        builder.build()
     }
 
     /// The in-memory backend (tests, the browser).
@@ -358,6 +407,8 @@ impl Storage {
             (Aggregate::Customers, self.customers.is_some()),
             (Aggregate::Trackings, self.trackings.is_some()),
             (Aggregate::Events, self.events.is_some()),
+            #[cfg(not(target_arch = "wasm32"))]
+            (Aggregate::Jobs, self.jobs.is_some()),
         ]
         .into_iter()
         .filter_map(|(a, has)| has.then_some(a))
@@ -384,6 +435,17 @@ impl Storage {
         self.trackings
             .as_deref()
             .ok_or_else(|| lacks(self.backend_name(), Aggregate::Trackings))
+    }
+
+    /// The job queue.
+    ///
+    /// # Errors
+    /// `unavailable` if the backend has none.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn jobs(&self) -> Result<&dyn crate::queue::QueueStore> {
+        self.jobs
+            .as_deref()
+            .ok_or_else(|| lacks(self.backend_name(), Aggregate::Jobs))
     }
 
     pub(crate) fn events(&self) -> Result<&dyn EventStore> {

@@ -7,6 +7,7 @@ use super::SqliteStore;
 use super::errors::sql_error;
 use super::rows::{ts, wire};
 use crate::events::{Change, ChangeAction, ChangeEvent, Entity, EventRange};
+use crate::queue::JobState;
 use crate::store::EventStore;
 use crate::{Error, Result, SyncStatus, TenantId, Timestamp};
 
@@ -22,8 +23,8 @@ pub(super) fn append(conn: &Connection, tenant: &TenantId, change: &Change) -> R
         .map_err(sql_error)?
         .ok_or_else(|| Error::not_found("tenant", tenant.as_str()))?;
     conn.prepare_cached(
-        "INSERT INTO events (tenant_id, seq, entity, record_id, action, version, sync_status, at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO events (tenant_id, seq, entity, record_id, action, version, sync_status, \
+         job_state, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -34,6 +35,7 @@ pub(super) fn append(conn: &Connection, tenant: &TenantId, change: &Change) -> R
             change.action.as_str(),
             change.version,
             change.sync_status.map(SyncStatus::as_str),
+            change.job_state.map(JobState::as_str),
             change.at.as_micros(),
         ])
     })
@@ -88,6 +90,10 @@ fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChangeEvent> {
             Some(s) => Some(wire("sync_status", &s, SyncStatus::parse)?),
             None => None,
         },
+        job_state: match r.get::<_, Option<String>>(8)? {
+            Some(s) => Some(wire("job_state", &s, JobState::parse)?),
+            None => None,
+        },
         at: ts(r.get(7)?),
     })
 }
@@ -110,7 +116,7 @@ impl EventStore for SqliteStore {
                 .map_err(sql_error)?;
             let events = snapshot
                 .prepare_cached(
-                    "SELECT tenant_id, seq, entity, record_id, action, version, sync_status, at \
+                    "SELECT tenant_id, seq, entity, record_id, action, version, sync_status, at, job_state \
                      FROM events WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                 )
                 .and_then(|mut s| {

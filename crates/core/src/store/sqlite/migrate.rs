@@ -28,6 +28,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0002_event_log",
         sql: include_str!("0002_event_log.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_jobs",
+        sql: include_str!("0003_jobs.sql"),
+    },
 ];
 
 /// The schema version this build writes.

@@ -24,6 +24,8 @@ use crate::{Error, Result, TenantId, Timestamp};
 mod customers;
 mod errors;
 mod events;
+#[cfg(not(target_arch = "wasm32"))]
+mod jobs;
 mod migrate;
 mod rows;
 mod tenants;
@@ -229,6 +231,11 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn trackings(&mut self) -> Result<&mut dyn TrackingWrites> {
+        Ok(self)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn jobs(&mut self) -> Result<&mut dyn crate::queue::JobWrites> {
         Ok(self)
     }
 

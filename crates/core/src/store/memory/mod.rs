@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+#[cfg(not(target_arch = "wasm32"))]
+mod jobs;
+
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::{
@@ -48,6 +51,8 @@ struct State {
     trackings: HashMap<TenantId, BTreeMap<i64, Row<Tracking>>>,
     tracking_seq: HashMap<TrackingId, (TenantId, i64)>,
     logs: HashMap<TenantId, Log>,
+    #[cfg(not(target_arch = "wasm32"))]
+    jobs: jobs::Jobs,
 }
 
 /// A tenant's event log: the last assigned sequence number and the retained events.
@@ -73,6 +78,8 @@ enum Undo {
     TrackingReplaced(TenantId, i64, Box<Row<Tracking>>),
     EventAppended(TenantId),
     EventsPruned(TenantId, Vec<ChangeEvent>),
+    #[cfg(not(target_arch = "wasm32"))]
+    JobInserted(i64),
 }
 
 impl MemoryStore {
@@ -92,6 +99,18 @@ impl MemoryStore {
 }
 
 impl State {
+    /// Append to a tenant's log (`not_found` for an unknown tenant).
+    fn append(&mut self, tenant: &TenantId, change: &Change) -> Result<u64> {
+        if !self.tenant_seq.contains_key(tenant) {
+            return Err(Error::not_found("tenant", tenant.as_str()));
+        }
+        let log = self.logs.entry(tenant.clone()).or_default();
+        log.head += 1;
+        let seq = log.head;
+        log.events.push_back(change.clone().numbered(tenant, seq));
+        Ok(seq)
+    }
+
     fn seq(&mut self) -> i64 {
         self.next_seq += 1;
         self.next_seq
@@ -195,6 +214,8 @@ impl State {
                     }
                 }
             }
+            #[cfg(not(target_arch = "wasm32"))]
+            Undo::JobInserted(id) => self.jobs.remove(id),
         }
     }
 }
@@ -389,15 +410,13 @@ impl Tx for MemoryTx<'_> {
         Ok(self)
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
+    fn jobs(&mut self) -> Result<&mut dyn crate::queue::JobWrites> {
+        Ok(self)
+    }
+
     async fn append_event(&mut self, tenant: &TenantId, change: &Change) -> Result<u64> {
-        let s = self.state()?;
-        if !s.tenant_seq.contains_key(tenant) {
-            return Err(Error::not_found("tenant", tenant.as_str()));
-        }
-        let log = s.logs.entry(tenant.clone()).or_default();
-        log.head += 1;
-        let seq = log.head;
-        log.events.push_back(change.clone().numbered(tenant, seq));
+        let seq = self.state()?.append(tenant, change)?;
         self.undo.push(Undo::EventAppended(tenant.clone()));
         Ok(seq)
     }

@@ -1,0 +1,123 @@
+//! The host's handle on the queue: enqueue (one or many), list, get, retry, cancel, stats.
+
+use super::{Enqueued, Job, JobFilter, JobId, JobStats, NewJob, QueueStore};
+use crate::validate::Problems;
+use crate::{Engine, Error, Result, TenantId};
+
+/// The engine's job queue (`engine.jobs()`).
+#[derive(Debug, Clone)]
+pub struct Jobs {
+    engine: Engine,
+}
+
+impl Jobs {
+    pub(crate) fn new(engine: Engine) -> Self {
+        Self { engine }
+    }
+
+    fn store(&self) -> Result<&dyn QueueStore> {
+        self.engine.storage().jobs()
+    }
+
+    /// Add one job; a job whose unique key is held returns the holder with `duplicate: true`.
+    ///
+    /// # Errors
+    /// `invalid_input` naming the bad fields; `not_found` for an unknown tenant.
+    pub async fn enqueue(&self, job: NewJob) -> Result<Enqueued> {
+        job.validate()?;
+        let now = self.engine.now();
+        let done = self
+            .store()?
+            .enqueue(std::slice::from_ref(&job), now)
+            .await?;
+        self.engine.jobs_enqueued(job.tenant_id.iter());
+        done.into_iter()
+            .next()
+            .ok_or_else(|| Error::internal("enqueue returned nothing"))
+    }
+
+    /// Add many jobs in one transaction. Each is answered on its own: a bad one is rejected
+    /// with its error (fields named `jobs[i].…`) and the good ones are added all the same.
+    ///
+    /// # Errors
+    /// Only for the batch as a whole (storage failure, unknown tenant of a valid job).
+    pub async fn enqueue_many(&self, jobs: Vec<NewJob>) -> Result<Vec<Result<Enqueued>>> {
+        let mut out: Vec<Option<Result<Enqueued>>> = Vec::with_capacity(jobs.len());
+        let mut good = Vec::with_capacity(jobs.len());
+        for (i, job) in jobs.into_iter().enumerate() {
+            let mut p = Problems::default();
+            job.problems(&mut p, &format!("jobs[{i}]."));
+            match p.into_result() {
+                Ok(()) => {
+                    out.push(None);
+                    good.push(job);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        let now = self.engine.now();
+        let added = if good.is_empty() {
+            Vec::new()
+        } else {
+            self.store()?.enqueue(&good, now).await?
+        };
+        self.engine
+            .jobs_enqueued(good.iter().filter_map(|j| j.tenant_id.as_ref()));
+        let mut added = added.into_iter();
+        Ok(out
+            .into_iter()
+            .map(|slot| match slot {
+                Some(err) => err,
+                None => added
+                    .next()
+                    .ok_or_else(|| Error::internal("enqueue returned too few results")),
+            })
+            .collect())
+    }
+
+    /// Fetch a job.
+    ///
+    /// # Errors
+    /// `not_found` if unknown (or pruned).
+    pub async fn get(&self, id: JobId) -> Result<Job> {
+        self.store()?.get_job(id).await
+    }
+
+    /// Jobs matching the filter, by id (page with `after`).
+    ///
+    /// # Errors
+    /// `storage` if the queue cannot be read.
+    pub async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        self.store()?.list_jobs(filter).await
+    }
+
+    /// Run a job that is not running again now (a discarded or cancelled one gets one more
+    /// attempt).
+    ///
+    /// # Errors
+    /// `not_found`; `conflict` if it is running; `already_exists` if another job holds its
+    /// unique key.
+    pub async fn retry(&self, id: JobId) -> Result<Job> {
+        let job = self.store()?.retry(id, self.engine.now()).await?;
+        self.engine.jobs_enqueued(job.tenant_id.iter());
+        Ok(job)
+    }
+
+    /// Cancel a job that is not final; a running one's worker stops it at its next heartbeat.
+    ///
+    /// # Errors
+    /// `not_found`; `conflict` if it is already final.
+    pub async fn cancel(&self, id: JobId) -> Result<Job> {
+        let job = self.store()?.cancel(id, self.engine.now()).await?;
+        self.engine.wake_tenants(job.tenant_id.iter());
+        Ok(job)
+    }
+
+    /// How many jobs are in each state (of one tenant, or all).
+    ///
+    /// # Errors
+    /// `storage` if the queue cannot be read.
+    pub async fn stats(&self, tenant: Option<&TenantId>) -> Result<JobStats> {
+        self.store()?.stats(tenant).await
+    }
+}

@@ -1,0 +1,652 @@
+//! The job queue on SQLite: the `jobs` table of schema 3, claimed in batches inside one
+//! `BEGIN IMMEDIATE` transaction (SQLite has one writer, so no `SKIP LOCKED` is needed: River's
+//! SQLite driver does the same), every transition out of `running` guarded by (state, attempt,
+//! lease owner).
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::errors::sql_error;
+use super::events::append;
+use super::rows::{json, ts, wire};
+use super::{SqliteStore, SqliteTx, closed};
+use crate::events::{Change, ChangeAction, Entity};
+use crate::queue::{
+    AttemptError, Claim, Enqueued, Finish, Job, JobFilter, JobId, JobState, JobStats, JobWrites,
+    NewJob, Outcome, Progress, QueueStore,
+};
+use crate::{Error, ErrorKind, Result, TenantId, Timestamp};
+
+const JOB_COLS: &str = "id, tenant_id, queue, kind, args, priority, state, attempt, max_attempts, \
+     scheduled_at, unique_key, concurrency_key, errors, progress, lease_owner, lease_expires_at, \
+     created_at, attempted_at, finalized_at";
+
+/// The SQL of a state's bit in `unique_states` (as in the `jobs_unique` index).
+const STATE_BIT: &str = "(CASE state WHEN 'available' THEN 1 WHEN 'scheduled' THEN 2 \
+     WHEN 'running' THEN 4 WHEN 'retryable' THEN 8 WHEN 'completed' THEN 16 \
+     WHEN 'discarded' THEN 32 WHEN 'cancelled' THEN 64 ELSE 0 END)";
+
+fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
+    Ok(Job {
+        id: JobId(r.get(0)?),
+        tenant_id: r.get::<_, Option<String>>(1)?.map(TenantId::new),
+        queue: r.get(2)?,
+        kind: r.get(3)?,
+        args: json(4, &r.get::<_, String>(4)?)?,
+        priority: r.get(5)?,
+        state: wire("state", &r.get::<_, String>(6)?, JobState::parse)?,
+        attempt: r.get(7)?,
+        max_attempts: r.get(8)?,
+        scheduled_at: ts(r.get(9)?),
+        unique_key: r.get(10)?,
+        concurrency_key: r.get(11)?,
+        errors: json(12, &r.get::<_, String>(12)?)?,
+        progress: match r.get::<_, Option<String>>(13)? {
+            Some(p) => Some(json(13, &p)?),
+            None => None,
+        },
+        lease_owner: r.get(14)?,
+        lease_expires_at: r.get::<_, Option<i64>>(15)?.map(ts),
+        created_at: ts(r.get(16)?),
+        attempted_at: r.get::<_, Option<i64>>(17)?.map(ts),
+        finalized_at: r.get::<_, Option<i64>>(18)?.map(ts),
+    })
+}
+
+/// Append a job's change to its tenant's log (engine-wide jobs have no log).
+fn job_event(
+    conn: &Connection,
+    tenant: Option<&str>,
+    id: i64,
+    action: ChangeAction,
+    attempt: u32,
+    state: JobState,
+    at: Timestamp,
+) -> Result<()> {
+    let Some(tenant) = tenant else {
+        return Ok(());
+    };
+    let change = Change {
+        entity: Entity::Job,
+        id: id.to_string(),
+        action,
+        version: i64::from(attempt),
+        sync_status: None,
+        job_state: Some(state),
+        at,
+    };
+    append(conn, &TenantId::new(tenant), &change).map(|_| ())
+}
+
+fn insert(conn: &Connection, job: &NewJob, now: Timestamp) -> Result<Enqueued> {
+    let at = job.run_at.unwrap_or(now);
+    let state = if at > now {
+        JobState::Scheduled
+    } else {
+        JobState::Available
+    };
+    let args =
+        serde_json::to_string(&job.args).map_err(|e| Error::internal(format!("job args: {e}")))?;
+    let id: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO jobs (tenant_id, queue, kind, args, priority, state, max_attempts, \
+             scheduled_at, unique_key, unique_states, concurrency_key, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    job.tenant_id.as_ref().map(TenantId::as_str),
+                    job.queue,
+                    job.kind,
+                    args,
+                    job.priority,
+                    state.as_str(),
+                    job.max_attempts,
+                    at.as_micros(),
+                    job.unique_key,
+                    job.unique_mask(),
+                    job.concurrency_key,
+                    now.as_micros(),
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .map_err(sql_error)?;
+    match id {
+        Some(id) => {
+            let tenant = job.tenant_id.as_ref().map(TenantId::as_str);
+            job_event(conn, tenant, id, ChangeAction::Created, 0, state, now)?;
+            Ok(Enqueued {
+                id: JobId(id),
+                duplicate: false,
+            })
+        }
+        None => {
+            let existing: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT id FROM jobs WHERE unique_key = ?1 AND unique_key IS NOT NULL \
+                     AND (unique_states & {STATE_BIT}) != 0"
+                ))
+                .and_then(|mut s| s.query_row([&job.unique_key], |r| r.get(0)))
+                .map_err(sql_error)?;
+            Ok(Enqueued {
+                id: JobId(existing),
+                duplicate: true,
+            })
+        }
+    }
+}
+
+fn get(conn: &Connection, id: JobId) -> Result<Job> {
+    conn.prepare_cached(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1"))
+        .and_then(|mut s| s.query_row([id.0], job_row).optional())
+        .map_err(sql_error)?
+        .ok_or_else(|| Error::not_found("job", &id.to_string()))
+}
+
+impl SqliteStore {
+    /// Run `f` in one `BEGIN IMMEDIATE` transaction on the writer.
+    async fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut guard = self.writer.lock().await;
+        let conn = guard.as_mut().ok_or_else(closed)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_error)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(sql_error)?;
+        Ok(out)
+    }
+}
+
+#[async_trait::async_trait]
+impl JobWrites for SqliteTx<'_> {
+    async fn enqueue_job(&mut self, job: &NewJob, now: Timestamp) -> Result<Enqueued> {
+        insert(self.conn()?, job, now)
+    }
+}
+
+/// Due jobs of a queue, in claim order.
+const DUE: &str = "SELECT id, concurrency_key FROM jobs \
+     WHERE state IN ('available', 'scheduled', 'retryable') AND queue = ?1 AND scheduled_at <= ?2 \
+     ORDER BY priority, scheduled_at, id LIMIT ?3";
+
+#[async_trait::async_trait]
+impl QueueStore for SqliteStore {
+    async fn enqueue(&self, jobs: &[NewJob], now: Timestamp) -> Result<Vec<Enqueued>> {
+        self.write(|c| jobs.iter().map(|j| insert(c, j, now)).collect())
+            .await
+    }
+
+    async fn claim(&self, claim: &Claim<'_>) -> Result<Vec<Job>> {
+        let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
+        self.write(|c| {
+            let due = c
+                .prepare_cached(DUE)
+                .and_then(|mut s| {
+                    s.query_map(params![claim.queue, claim.now.as_micros(), limit], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql_error)?;
+            let mut keys: Vec<String> = Vec::new();
+            let mut claimed = Vec::with_capacity(due.len());
+            for (id, key) in due {
+                if let Some(k) = key {
+                    let busy = keys.contains(&k)
+                        || c.prepare_cached(
+                            "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'running' \
+                             AND concurrency_key = ?1)",
+                        )
+                        .and_then(|mut s| s.query_row([&k], |r| r.get::<_, bool>(0)))
+                        .map_err(sql_error)?;
+                    if busy {
+                        continue;
+                    }
+                    keys.push(k);
+                }
+                let job = c
+                    .prepare_cached(&format!(
+                        "UPDATE jobs SET state = 'running', attempt = attempt + 1, \
+                         attempted_at = ?2, lease_owner = ?3, lease_expires_at = ?4 \
+                         WHERE id = ?1 RETURNING {JOB_COLS}"
+                    ))
+                    .and_then(|mut s| {
+                        s.query_row(
+                            params![
+                                id,
+                                claim.now.as_micros(),
+                                claim.worker,
+                                claim.lease_until.as_micros()
+                            ],
+                            job_row,
+                        )
+                    })
+                    .map_err(sql_error)?;
+                job_event(
+                    c,
+                    job.tenant_id.as_ref().map(TenantId::as_str),
+                    id,
+                    ChangeAction::StatusChanged,
+                    job.attempt,
+                    JobState::Running,
+                    claim.now,
+                )?;
+                claimed.push(job);
+            }
+            Ok(claimed)
+        })
+        .await
+    }
+
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        jobs: &[(JobId, u32)],
+        lease_until: Timestamp,
+    ) -> Result<Vec<JobId>> {
+        self.write(|c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "UPDATE jobs SET lease_expires_at = ?1 WHERE id = ?2 AND state = 'running' \
+                     AND attempt = ?3 AND lease_owner = ?4",
+                )
+                .map_err(sql_error)?;
+            let mut lost = Vec::new();
+            for (id, attempt) in jobs {
+                let n = stmt
+                    .execute(params![lease_until.as_micros(), id.0, attempt, worker])
+                    .map_err(sql_error)?;
+                if n == 0 {
+                    lost.push(*id);
+                }
+            }
+            Ok(lost)
+        })
+        .await
+    }
+
+    async fn finish(&self, worker: &str, done: &[Finish], now: Timestamp) -> Result<Vec<bool>> {
+        self.write(|c| done.iter().map(|d| finish_one(c, worker, d, now)).collect())
+            .await
+    }
+
+    async fn set_progress(
+        &self,
+        worker: &str,
+        id: JobId,
+        attempt: u32,
+        progress: &Progress,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let text = serde_json::to_string(progress)
+            .map_err(|e| Error::internal(format!("job progress: {e}")))?;
+        self.write(|c| {
+            let tenant: Option<Option<String>> = c
+                .prepare_cached(
+                    "UPDATE jobs SET progress = ?1 WHERE id = ?2 AND state = 'running' \
+                     AND attempt = ?3 AND lease_owner = ?4 RETURNING tenant_id",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![text, id.0, attempt, worker], |r| r.get(0))
+                        .optional()
+                })
+                .map_err(sql_error)?;
+            let Some(tenant) = tenant else {
+                return Ok(false);
+            };
+            job_event(
+                c,
+                tenant.as_deref(),
+                id.0,
+                ChangeAction::Updated,
+                attempt,
+                JobState::Running,
+                now,
+            )?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn rescue(&self, now: Timestamp) -> Result<u64> {
+        self.write(|c| {
+            let expired = c
+                .prepare_cached(
+                    "SELECT id, attempt, max_attempts, lease_owner FROM jobs \
+                     WHERE state = 'running' AND lease_expires_at < ?1 LIMIT 1000",
+                )
+                .and_then(|mut s| {
+                    s.query_map([now.as_micros()], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, u32>(1)?,
+                            r.get::<_, u32>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql_error)?;
+            let mut n = 0;
+            for (id, attempt, max, owner) in expired {
+                let error = AttemptError {
+                    at: now,
+                    attempt,
+                    message: format!(
+                        "the lease of worker {} ran out: it stopped or stalled",
+                        owner.as_deref().unwrap_or("?")
+                    ),
+                };
+                let state = if attempt >= max {
+                    JobState::Discarded
+                } else {
+                    JobState::Retryable
+                };
+                // Guarded like every transition: still running the same attempt, lease still
+                // expired (a heartbeat may have landed since the scan).
+                if let Some(tenant) = transition(
+                    c,
+                    id,
+                    attempt,
+                    Guard::LeaseExpired,
+                    state,
+                    now,
+                    Some(&error),
+                    Some(now),
+                )? {
+                    job_event(
+                        c,
+                        tenant.as_deref(),
+                        id,
+                        ChangeAction::StatusChanged,
+                        attempt,
+                        state,
+                        now,
+                    )?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn retry(&self, id: JobId, now: Timestamp) -> Result<Job> {
+        self.write(|c| {
+            let job = get(c, id)?;
+            if job.state == JobState::Running {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!("job {id} is running: cancel it first, or let it finish"),
+                ));
+            }
+            c.prepare_cached(
+                "UPDATE jobs SET state = 'available', scheduled_at = ?2, finalized_at = NULL, \
+                 max_attempts = max(max_attempts, attempt + 1) WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id.0, now.as_micros()]))
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ConstraintViolation) => Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!(
+                        "job {id} cannot run again: another job holds its unique key {:?}",
+                        job.unique_key.as_deref().unwrap_or_default()
+                    ),
+                ),
+                _ => sql_error(e),
+            })?;
+            let tenant = job.tenant_id.as_ref().map(TenantId::as_str);
+            job_event(
+                c,
+                tenant,
+                id.0,
+                ChangeAction::StatusChanged,
+                job.attempt,
+                JobState::Available,
+                now,
+            )?;
+            get(c, id)
+        })
+        .await
+    }
+
+    async fn cancel(&self, id: JobId, now: Timestamp) -> Result<Job> {
+        self.write(|c| {
+            let job = get(c, id)?;
+            if job.state.is_final() {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!("job {id} is already {}", job.state),
+                ));
+            }
+            c.prepare_cached(
+                "UPDATE jobs SET state = 'cancelled', finalized_at = ?2, lease_owner = NULL, \
+                 lease_expires_at = NULL WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id.0, now.as_micros()]))
+            .map_err(sql_error)?;
+            let tenant = job.tenant_id.as_ref().map(TenantId::as_str);
+            job_event(
+                c,
+                tenant,
+                id.0,
+                ChangeAction::StatusChanged,
+                job.attempt,
+                JobState::Cancelled,
+                now,
+            )?;
+            get(c, id)
+        })
+        .await
+    }
+
+    async fn get_job(&self, id: JobId) -> Result<Job> {
+        self.read(|c| get(c, id)).await
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        let mut sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id > ?1");
+        use rusqlite::types::Value;
+        let mut args: Vec<Value> = vec![Value::Integer(filter.after.map_or(0, |a| a.0))];
+        let mut and = |col: &str, v: String| {
+            args.push(Value::Text(v));
+            sql.push_str(&format!(" AND {col} = ?{}", args.len()));
+        };
+        if let Some(s) = filter.state {
+            and("state", s.as_str().to_owned());
+        }
+        if let Some(k) = &filter.kind {
+            and("kind", k.clone());
+        }
+        if let Some(q) = &filter.queue {
+            and("queue", q.clone());
+        }
+        if let Some(t) = &filter.tenant_id {
+            and("tenant_id", t.as_str().to_owned());
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT {}", filter.page_size()));
+        self.read(|c| {
+            c.prepare(&sql)
+                .and_then(|mut s| {
+                    s.query_map(rusqlite::params_from_iter(args.iter()), job_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql_error)
+        })
+        .await
+    }
+
+    async fn stats(&self, tenant: Option<&TenantId>) -> Result<JobStats> {
+        self.read(|c| {
+            let rows = c
+                .prepare_cached(
+                    "SELECT state, count(*) FROM jobs WHERE ?1 IS NULL OR tenant_id = ?1 \
+                     GROUP BY state",
+                )
+                .and_then(|mut s| {
+                    s.query_map([tenant.map(TenantId::as_str)], |r| {
+                        Ok((
+                            wire("state", &r.get::<_, String>(0)?, JobState::parse)?,
+                            r.get::<_, i64>(1)?,
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(sql_error)?;
+            let mut stats = JobStats::default();
+            for (state, n) in rows {
+                stats.add(state, n as u64);
+            }
+            Ok(stats)
+        })
+        .await
+    }
+
+    async fn pending(&self, now: Timestamp) -> Result<u64> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT (SELECT count(*) FROM jobs WHERE state IN ('available', 'scheduled', \
+                 'retryable') AND (state <> 'scheduled' OR scheduled_at <= ?1)) \
+                 + (SELECT count(*) FROM jobs WHERE state = 'running')",
+            )
+            .and_then(|mut s| s.query_row([now.as_micros()], |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+            .map_err(sql_error)
+        })
+        .await
+    }
+
+    async fn next_due(&self, queue: &str) -> Result<Option<Timestamp>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT min(scheduled_at) FROM jobs \
+                 WHERE state IN ('available', 'scheduled', 'retryable') AND queue = ?1",
+            )
+            .and_then(|mut s| s.query_row([queue], |r| r.get::<_, Option<i64>>(0)))
+            .map(|t| t.map(ts))
+            .map_err(sql_error)
+        })
+        .await
+    }
+
+    async fn prune(&self, before: Timestamp, limit: usize) -> Result<u64> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.write(|c| {
+            c.prepare_cached(
+                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finalized_at < ?1 \
+                 AND finalized_at IS NOT NULL \
+                 AND state IN ('completed', 'discarded', 'cancelled') LIMIT ?2)",
+            )
+            .and_then(|mut s| s.execute(params![before.as_micros(), limit]))
+            .map(|n| n as u64)
+            .map_err(sql_error)
+        })
+        .await
+    }
+}
+
+fn finish_one(c: &Connection, worker: &str, d: &Finish, now: Timestamp) -> Result<bool> {
+    let id = d.id.0;
+    let (state, error, retry_at) = match &d.outcome {
+        Outcome::Completed => (JobState::Completed, None, None),
+        Outcome::Retry { at, error } => (JobState::Retryable, Some(error), Some(*at)),
+        Outcome::Discard { error } => (JobState::Discarded, Some(error), None),
+        Outcome::Release => (JobState::Available, None, Some(now)),
+    };
+    let error = error.map(|message| AttemptError {
+        at: now,
+        attempt: d.attempt,
+        message: message.clone(),
+    });
+    let tenant = transition(
+        c,
+        id,
+        d.attempt,
+        Guard::Owner(worker),
+        state,
+        now,
+        error.as_ref(),
+        retry_at,
+    )?;
+    let Some(tenant) = tenant else {
+        return Ok(false);
+    };
+    let attempt = if state == JobState::Available {
+        d.attempt.saturating_sub(1)
+    } else {
+        d.attempt
+    };
+    job_event(
+        c,
+        tenant.as_deref(),
+        id,
+        ChangeAction::StatusChanged,
+        attempt,
+        state,
+        now,
+    )?;
+    Ok(true)
+}
+
+/// What else a transition out of `running` requires besides the state and attempt.
+enum Guard<'a> {
+    /// The worker still holds the lease (a worker reporting its attempt).
+    Owner(&'a str),
+    /// The lease is still expired (the rescuer: a heartbeat may have landed since its scan).
+    LeaseExpired,
+}
+
+/// Move a running job (attempt `attempt`, `guard` holding) to `state`; returns its tenant if it
+/// moved, `None` if the guard no longer holds.
+#[allow(clippy::too_many_arguments)]
+fn transition(
+    c: &Connection,
+    id: i64,
+    attempt: u32,
+    guard: Guard<'_>,
+    state: JobState,
+    now: Timestamp,
+    error: Option<&AttemptError>,
+    scheduled_at: Option<Timestamp>,
+) -> Result<Option<Option<String>>> {
+    let error = match error {
+        Some(e) => {
+            Some(serde_json::to_string(e).map_err(|e| Error::internal(format!("job error: {e}")))?)
+        }
+        None => None,
+    };
+    use rusqlite::types::Value;
+    let (guard, guard_arg) = match guard {
+        Guard::Owner(w) => ("lease_owner = ?3", Value::Text(w.to_owned())),
+        Guard::LeaseExpired => ("lease_expires_at < ?3", Value::Integer(now.as_micros())),
+    };
+    let sql = format!(
+        "UPDATE jobs SET state = ?4, \
+         attempt = CASE WHEN ?4 = 'available' THEN attempt - 1 ELSE attempt END, \
+         scheduled_at = coalesce(?6, scheduled_at), \
+         errors = CASE WHEN ?5 IS NULL THEN errors ELSE json_insert(errors, '$[#]', json(?5)) END, \
+         finalized_at = CASE WHEN ?4 IN ('completed', 'discarded', 'cancelled') THEN ?7 END, \
+         lease_owner = NULL, lease_expires_at = NULL \
+         WHERE id = ?1 AND state = 'running' AND attempt = ?2 AND {guard} RETURNING tenant_id"
+    );
+    c.prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    id,
+                    attempt,
+                    guard_arg,
+                    state.as_str(),
+                    error,
+                    scheduled_at.map(Timestamp::as_micros),
+                    now.as_micros(),
+                ],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+        })
+        .map_err(sql_error)
+}
