@@ -65,9 +65,11 @@ impl Periodic {
         &self.name
     }
 
-    /// Move to the first occurrence after `now`.
+    /// Move to the first occurrence after `now`. Occurrences fall on whole seconds, so every
+    /// worker computes the same ones (and the same unique keys) whatever its clock's fraction.
     pub(crate) fn advance(&mut self, now: Timestamp) {
-        self.next = to_chrono(now)
+        let second = Timestamp::from_micros(now.as_micros().div_euclid(1_000_000) * 1_000_000);
+        self.next = to_chrono(second)
             .and_then(|t| self.cron.find_next_occurrence(&t, false).ok())
             .and_then(|t| Some(Timestamp::from_micros(t.timestamp_micros())));
     }

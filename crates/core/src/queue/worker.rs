@@ -485,7 +485,7 @@ impl Worker {
             ));
         }
         let completer = tokio::spawn(complete(shared.clone(), done_rx));
-        tasks.spawn(heartbeat(shared.clone(), stop_rx.clone()));
+        let heartbeat = tokio::spawn(heartbeat(shared.clone()));
         tasks.spawn(maintain(shared.clone(), stop_rx));
         WorkerHandle {
             shared,
@@ -493,6 +493,7 @@ impl Worker {
             tasks,
             running,
             completer,
+            heartbeat,
         }
     }
 
@@ -545,6 +546,7 @@ pub struct WorkerHandle {
     tasks: JoinSet<()>,
     running: Arc<Mutex<JoinSet<()>>>,
     completer: tokio::task::JoinHandle<()>,
+    heartbeat: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for WorkerHandle {
@@ -631,6 +633,7 @@ impl WorkerHandle {
         })
         .await;
         self.completer.abort();
+        self.heartbeat.abort();
         self.report()
     }
 }
@@ -895,21 +898,13 @@ async fn complete(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Finish>) 
     }
 }
 
-/// Extend the leases of running jobs; abort the ones this worker lost.
-async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+/// Extend the leases of running jobs, and abort the ones this worker lost, until the worker
+/// is shut down (leases stay renewed while a shutdown waits for outcomes to be written).
+async fn heartbeat(shared: Arc<Shared>) {
     let every = shared.lease() / 3;
     loop {
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            _ = stop.changed() => {
-                // Keep renewing until the shutdown's outcomes are written.
-                if shared.inflight().is_empty() { return; }
-            }
-        }
+        tokio::time::sleep(every).await;
         beat(&shared).await;
-        if *stop.borrow() && shared.inflight().is_empty() {
-            return;
-        }
     }
 }
 

@@ -1,0 +1,289 @@
+//! Workers on a real runtime and a real SQLite file: retries, bad jobs, panics, hangs, periodic
+//! jobs, cancellation, graceful shutdown.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use tagsmith_core::Engine;
+use tagsmith_core::queue::{
+    HandlerError, JobContext, JobFilter, JobState, KindOptions, NewJob, Worker, WorkerOptions,
+};
+
+fn engine() -> (Engine, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path().join("jobs.db")).unwrap();
+    (engine, dir)
+}
+
+fn fast() -> WorkerOptions {
+    WorkerOptions {
+        max_backoff_ms: 10,
+        poll_ms: 50,
+        maintenance_ms: 50,
+        ..WorkerOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_until_idle_retrying_failures_and_discarding_bad_jobs() {
+    let (engine, _dir) = engine();
+    let jobs = engine.jobs();
+    let added = jobs
+        .enqueue_many(vec![
+            NewJob::new("noop", serde_json::json!({})),
+            NewJob::new("sleep", serde_json::json!({"ms": 5})),
+            NewJob::new("flaky", serde_json::json!({})),
+            NewJob::new("nobody_handles_this", serde_json::json!({})),
+            NewJob::new("sleep", serde_json::json!({"ms": "soon"})),
+            NewJob::new("panics", serde_json::json!({})),
+            NewJob::new("bad kind!", serde_json::json!({})),
+        ])
+        .await
+        .unwrap();
+    // The bad item is rejected on its own, naming its field; the others are in.
+    let err = added[6].as_ref().unwrap_err();
+    assert_eq!(err.fields()[0].field, "jobs[6].kind");
+    let id = |i: usize| added[i].as_ref().unwrap().id;
+
+    let tries = Arc::new(AtomicU32::new(0));
+    let mut w = Worker::new(&engine, fast()).unwrap();
+    let t = tries.clone();
+    w.register("flaky", move |_ctx: JobContext| {
+        let t = t.clone();
+        async move {
+            if t.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(HandlerError::new("upstream said 503"))
+            } else {
+                Ok(())
+            }
+        }
+    });
+    w.register("panics", |ctx: JobContext| async move {
+        if ctx.job.attempt < 2 {
+            panic!("handler bug on attempt {}", ctx.job.attempt);
+        }
+        Ok(())
+    });
+    let report = w.run_until_idle().await.unwrap();
+    assert_eq!(report.completed, 4, "{report:?}");
+    assert_eq!(report.retried, 3, "{report:?}");
+    assert_eq!(report.discarded, 2, "{report:?}");
+
+    let flaky = jobs.get(id(2)).await.unwrap();
+    assert_eq!(
+        (flaky.state, flaky.attempt, flaky.errors.len()),
+        (JobState::Completed, 3, 2)
+    );
+    assert_eq!(flaky.errors[0].message, "upstream said 503");
+    let unknown = jobs.get(id(3)).await.unwrap();
+    assert_eq!(unknown.state, JobState::Discarded);
+    assert!(
+        unknown.errors[0].message.contains("no handler for kind"),
+        "{:?}",
+        unknown.errors
+    );
+    let bad_args = jobs.get(id(4)).await.unwrap();
+    assert_eq!(bad_args.state, JobState::Discarded);
+    assert!(
+        bad_args.errors[0].message.contains("ms"),
+        "{:?}",
+        bad_args.errors
+    );
+    let panicked = jobs.get(id(5)).await.unwrap();
+    assert_eq!(panicked.state, JobState::Completed);
+    assert!(
+        panicked.errors[0]
+            .message
+            .contains("handler bug on attempt 1"),
+        "{:?}",
+        panicked.errors
+    );
+    let stats = jobs.stats(None).await.unwrap();
+    assert_eq!((stats.completed, stats.discarded, stats.running), (4, 2, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_handler_times_out_and_the_worker_lives() {
+    let (engine, _dir) = engine();
+    let mut hang = NewJob::new("hangs", serde_json::json!({}));
+    hang.max_attempts = 1;
+    let h = engine.jobs().enqueue(hang).await.unwrap().id;
+    let n = engine
+        .jobs()
+        .enqueue(NewJob::new("noop", serde_json::json!({})))
+        .await
+        .unwrap()
+        .id;
+    let mut w = Worker::new(&engine, fast()).unwrap();
+    w.register_with(
+        "hangs",
+        |_ctx: JobContext| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(())
+        },
+        KindOptions {
+            timeout: Some(Duration::from_millis(100)),
+            max_backoff: None,
+        },
+    );
+    w.run_until_idle().await.unwrap();
+    let job = engine.jobs().get(h).await.unwrap();
+    assert_eq!(job.state, JobState::Discarded);
+    assert!(
+        job.errors[0].message.contains("timed out after 100 ms"),
+        "{:?}",
+        job.errors
+    );
+    assert_eq!(
+        engine.jobs().get(n).await.unwrap().state,
+        JobState::Completed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_releases_unfinished_jobs_and_cancel_stops_a_running_one() {
+    let (engine, _dir) = engine();
+    let long = engine
+        .jobs()
+        .enqueue(NewJob::new("sleep", serde_json::json!({"ms": 60_000})))
+        .await
+        .unwrap()
+        .id;
+    let cancelled = engine
+        .jobs()
+        .enqueue(NewJob::new("sleep", serde_json::json!({"ms": 60_000})))
+        .await
+        .unwrap()
+        .id;
+    let options = WorkerOptions {
+        lease_ms: 300,
+        ..fast()
+    };
+    let handle = Worker::new(&engine, options).unwrap().start();
+    wait_for(&engine, |s| s.running == 2).await;
+    engine.jobs().cancel(cancelled).await.unwrap();
+    // The heartbeat (every 100 ms here) finds it lost and stops its handler.
+    for _ in 0..100 {
+        if handle.report().lost == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(handle.report().lost, 1);
+    let report = handle.shutdown(Duration::from_millis(100)).await;
+    assert_eq!(report.released, 1, "{report:?}");
+    let job = engine.jobs().get(long).await.unwrap();
+    assert_eq!(
+        (job.state, job.attempt, job.lease_owner),
+        (JobState::Available, 0, None)
+    );
+    assert_eq!(
+        engine.jobs().get(cancelled).await.unwrap().state,
+        JobState::Cancelled
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periodic_jobs_are_added_once_per_occurrence_by_many_workers() {
+    let (engine, _dir) = engine();
+    let mut a = Worker::new(&engine, fast()).unwrap();
+    let mut b = Worker::new(&engine, fast()).unwrap();
+    for w in [&mut a, &mut b] {
+        w.periodic(
+            "tick",
+            "* * * * * *",
+            NewJob::new("noop", serde_json::json!({})),
+        )
+        .unwrap();
+    }
+    let err = a
+        .periodic(
+            "bad",
+            "61 * * * *",
+            NewJob::new("noop", serde_json::json!({})),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.fields()[0].field.as_str()),
+        ("invalid_input", "cron")
+    );
+    let (a, b) = (a.start(), b.start());
+    tokio::time::sleep(Duration::from_millis(3300)).await;
+    a.shutdown(Duration::from_secs(1)).await;
+    b.shutdown(Duration::from_secs(1)).await;
+    let jobs = engine.jobs().list(&JobFilter::default()).await.unwrap();
+    let mut keys: Vec<_> = jobs.iter().map(|j| j.unique_key.clone().unwrap()).collect();
+    let n = keys.len();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "an occurrence was added twice: {keys:?}");
+    assert!((2..=4).contains(&n), "{n} occurrences in 3.3 s");
+    assert!(
+        jobs.iter().all(|j| j.state == JobState::Completed),
+        "{jobs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_and_states_reach_the_tenants_subscribers() {
+    let (engine, _dir) = engine();
+    let tenant = engine.create_tenant("Acme").await.unwrap();
+    let mut sub = engine.subscribe(&tenant.id, None).await.unwrap();
+    let id = engine
+        .jobs()
+        .enqueue(NewJob::new("crawl", serde_json::json!({})).tenant(tenant.id.clone()))
+        .await
+        .unwrap()
+        .id;
+    let mut w = Worker::new(&engine, fast()).unwrap();
+    w.register("crawl", |ctx: JobContext| async move {
+        ctx.progress(50, Some("half way".into())).await?;
+        Ok(())
+    });
+    w.run_until_idle().await.unwrap();
+    let mut seen = Vec::new();
+    while let Some(tagsmith_core::Received::Event(e)) = sub.try_next().await.unwrap() {
+        seen.push((
+            e.entity.as_str(),
+            e.action.as_str(),
+            e.job_state.map(|s| s.as_str()),
+        ));
+        if e.entity.as_str() == "job" {
+            assert_eq!(e.id, id.to_string());
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            ("job", "created", Some("available")),
+            ("job", "status_changed", Some("running")),
+            ("job", "updated", Some("running")),
+            ("job", "status_changed", Some("completed")),
+        ]
+    );
+    assert_eq!(
+        engine
+            .jobs()
+            .get(id)
+            .await
+            .unwrap()
+            .progress
+            .unwrap()
+            .percent,
+        50
+    );
+}
+
+async fn wait_for(engine: &Engine, ok: impl Fn(&tagsmith_core::queue::JobStats) -> bool) {
+    for _ in 0..250 {
+        if ok(&engine.jobs().stats(None).await.unwrap()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "timed out waiting: {:?}",
+        engine.jobs().stats(None).await.unwrap()
+    );
+}
