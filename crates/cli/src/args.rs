@@ -47,6 +47,12 @@ pub enum Command {
         #[arg(long)]
         limit: Option<String>,
     },
+    /// Manage the job queue.
+    #[command(subcommand)]
+    Jobs(JobsCmd),
+    /// Run jobs of the queue until SIGTERM or Ctrl-C (a graceful shutdown: running jobs finish
+    /// or are released), or until idle with --exit-when-idle.
+    Worker(WorkerArgs),
     /// Run the offline end-to-end demo on the database file.
     Demo,
     /// Measure the SQLite backend (creates, gets, paged lists per second) against raw rusqlite.
@@ -259,4 +265,112 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCmd {
+    /// Add jobs (any kind: one no worker knows is discarded when claimed, its error recorded).
+    Enqueue {
+        /// The handler's kind (built in: noop, sleep with {"ms": N}).
+        #[arg(long)]
+        kind: String,
+        /// Arguments as JSON (default {}).
+        #[arg(long)]
+        args: Option<String>,
+        /// How many identical jobs to add, in one transaction (default 1).
+        #[arg(long, allow_hyphen_values = true)]
+        count: Option<String>,
+        /// Queue (default "default").
+        #[arg(long)]
+        queue: Option<String>,
+        /// The tenant the job works for (its events go to that tenant's log).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// 0 (first) to 9 (last).
+        #[arg(long, allow_hyphen_values = true)]
+        priority: Option<String>,
+        /// Attempts in all (default 25).
+        #[arg(long, allow_hyphen_values = true)]
+        max_attempts: Option<String>,
+        /// Run no earlier than this RFC 3339 time.
+        #[arg(long)]
+        run_at: Option<String>,
+        /// Skip if a live job holds this key.
+        #[arg(long)]
+        unique_key: Option<String>,
+    },
+    /// List jobs by id.
+    List {
+        /// Only this state.
+        #[arg(long)]
+        state: Option<String>,
+        /// Only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only this queue.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Only ids above this one (paging).
+        #[arg(long)]
+        after: Option<String>,
+        /// At most this many (default 100).
+        #[arg(long)]
+        limit: Option<String>,
+    },
+    /// Show one job with its errors.
+    Get {
+        /// Job id.
+        id: String,
+    },
+    /// Run a job that is not running again now.
+    Retry {
+        /// Job id.
+        id: String,
+    },
+    /// Cancel a job that is not final.
+    Cancel {
+        /// Job id.
+        id: String,
+    },
+    /// Jobs per state.
+    Stats {
+        /// Only this tenant's jobs.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Enqueue N no-op jobs in one call on a fresh file, burn them down, measure pickup
+    /// latency with an idle worker; prints one JSON line last.
+    Bench {
+        /// Jobs to enqueue and burn down.
+        #[arg(long, default_value = "100000", allow_hyphen_values = true)]
+        jobs: String,
+        /// Jobs run at once.
+        #[arg(long, default_value = "100", allow_hyphen_values = true)]
+        concurrency: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Queues to run, comma-separated (default "default").
+    #[arg(long)]
+    pub queues: Option<String>,
+    /// Jobs run at once per queue (default 10).
+    #[arg(long, allow_hyphen_values = true)]
+    pub concurrency: Option<String>,
+    /// Stop once no job is available, running or retryable.
+    #[arg(long)]
+    pub exit_when_idle: bool,
+    /// Lease length in ms (default 30000): a killed worker's jobs come back after it.
+    #[arg(long)]
+    pub lease_ms: Option<String>,
+    /// Longest wait before a retry, in ms (default a day).
+    #[arg(long)]
+    pub max_backoff_ms: Option<String>,
+    /// How long to let running jobs finish at shutdown, in ms (default 10000).
+    #[arg(long)]
+    pub shutdown_ms: Option<String>,
 }

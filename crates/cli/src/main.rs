@@ -3,6 +3,7 @@
 mod args;
 mod bench;
 mod demo;
+mod jobs;
 mod output;
 
 use clap::Parser;
@@ -42,9 +43,17 @@ fn run(cli: &Cli, out: &Printer) -> tagsmith_core::Result<()> {
     match &cli.command {
         Command::Demo => return demo::run(&cli.db, out),
         Command::Bench(args) => return bench::run(args, out),
+        Command::Jobs(args::JobsCmd::Bench { jobs, concurrency }) => {
+            return jobs::bench(jobs, concurrency, out);
+        }
         _ => {}
     }
     let engine = Engine::open(&cli.db)?;
+    if let Command::Worker(args) = &cli.command {
+        let result = jobs::worker(&engine, args, out);
+        engine.close()?;
+        return result;
+    }
     let result = pollster::block_on(dispatch(&engine, &cli.command, out));
     engine.close()?;
     result
@@ -212,7 +221,8 @@ async fn dispatch(engine: &Engine, command: &Command, out: &Printer) -> tagsmith
                     .await?,
             )
         }
-        Command::Demo | Command::Bench(_) => Ok(()),
+        Command::Jobs(cmd) => jobs::dispatch(engine, cmd, out).await,
+        Command::Demo | Command::Bench(_) | Command::Worker(_) => Ok(()),
     }
 }
 

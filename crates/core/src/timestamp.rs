@@ -76,7 +76,11 @@ impl serde::Serialize for Timestamp {
 impl<'de> serde::Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        Self::parse_rfc3339("time", &text).map_err(serde::de::Error::custom)
+        // The message alone: whoever reads the error names the field.
+        Self::parse_rfc3339("time", &text).map_err(|e| {
+            let reason = e.fields().first().map(|f| f.reason.clone());
+            serde::de::Error::custom(reason.unwrap_or_else(|| e.to_string()))
+        })
     }
 }
 

@@ -591,11 +591,6 @@ impl WorkerHandle {
             // Abort what is left, and release it: its attempt did not run to its end.
             let left: Vec<(JobId, u32)> = {
                 let inflight = self.shared.inflight();
-                for f in inflight.values() {
-                    if let Some(a) = &f.abort {
-                        a.abort();
-                    }
-                }
                 inflight
                     .iter()
                     .filter(|(_, f)| !f.reported)
@@ -648,16 +643,22 @@ async fn fetch(
 ) {
     let slots = Arc::new(Semaphore::new(concurrency));
     let poll = Duration::from_millis(shared.options.poll_ms);
+    // While jobs keep coming, claim in batches of at least a quarter of the slots, so one
+    // transaction claims many jobs instead of one per finished job.
+    let batch = (concurrency / 4).max(1);
+    let mut drained = true;
     let mut failures = 0;
     while !*stop.borrow() {
         let added = shared.engine.job_added().notified();
-        let settled = shared.settled.notified();
-        tokio::pin!(added, settled);
+        tokio::pin!(added);
         added.as_mut().enable();
-        settled.as_mut().enable();
         let free = slots.available_permits();
-        let mut wait = poll;
-        if free > 0 {
+        let mut wait = if drained {
+            poll
+        } else {
+            Duration::from_millis(5)
+        };
+        if free >= if drained { 1 } else { batch } {
             let now = shared.engine.now();
             let claim = Claim {
                 queue: &queue,
@@ -673,7 +674,7 @@ async fn fetch(
             match claimed {
                 Ok(jobs) => {
                     failures = 0;
-                    let full = jobs.len() == free;
+                    drained = jobs.len() < free;
                     shared.touched(jobs.iter().filter_map(|j| j.tenant_id.as_ref()));
                     for job in jobs {
                         let Ok(permit) = slots.clone().try_acquire_owned() else {
@@ -681,7 +682,7 @@ async fn fetch(
                         };
                         spawn_job(&shared, job, permit, &running);
                     }
-                    if full {
+                    if !drained {
                         continue;
                     }
                     if let Ok(store) = shared.store()
@@ -698,10 +699,17 @@ async fn fetch(
                 }
             }
         }
+        // While jobs keep coming, wait for a batch of free slots (no wake-up per finished job).
+        let batch_free = async {
+            if drained {
+                std::future::pending::<()>().await;
+            }
+            let _ = slots.acquire_many(batch as u32).await;
+        };
         tokio::select! {
-            () = added => {}
-            () = settled, if free == 0 => {}
-            () = tokio::time::sleep(wait) => {}
+            () = added => drained = true,
+            () = batch_free => {}
+            () = tokio::time::sleep(wait) => drained = true,
             _ = stop.changed() => {}
         }
     }
@@ -714,7 +722,8 @@ fn spawn_job(
     running: &Arc<Mutex<JoinSet<()>>>,
 ) {
     let id = job.id;
-    shared.inflight().insert(
+    let mut inflight = shared.inflight();
+    inflight.insert(
         id,
         Inflight {
             attempt: job.attempt,
@@ -727,30 +736,27 @@ fn spawn_job(
     let mut set = running.lock().unwrap_or_else(|p| p.into_inner());
     // Reap finished tasks so the set stays small.
     while set.try_join_next().is_some() {}
-    set.spawn(async move {
+    let abort = set.spawn(async move {
         let outcome = execute(&s, job).await;
         drop(permit);
-        match outcome {
-            Some(finish) => {
-                if let Some(f) = s.inflight().get_mut(&id) {
-                    f.reported = true;
-                }
-                let _ = s.done.send(finish);
-            }
-            None => {
-                s.inflight().remove(&id);
-            }
+        if let Some(f) = s.inflight().get_mut(&id) {
+            f.reported = true;
         }
-        s.settled.notify_waiters();
+        let _ = s.done.send(outcome);
     });
+    // Held in the map's lock: the task cannot report before its handle is recorded.
+    if let Some(f) = inflight.get_mut(&id) {
+        f.abort = Some(abort);
+    }
 }
 
-/// Run one attempt; `None` if the job was lost meanwhile (nothing to report).
-async fn execute(shared: &Arc<Shared>, job: Job) -> Option<Finish> {
+/// Run one attempt in this task (so a lost lease or a shutdown aborts the handler with it).
+async fn execute(shared: &Arc<Shared>, job: Job) -> Finish {
+    use futures_util::FutureExt;
     let (id, attempt, max) = (job.id, job.attempt, job.max_attempts);
     let Some(reg) = shared.handlers.get(&job.kind) else {
         shared.counters.discarded.fetch_add(1, Ordering::Relaxed);
-        return Some(Finish {
+        return Finish {
             id,
             attempt,
             outcome: Outcome::Discard {
@@ -759,7 +765,7 @@ async fn execute(shared: &Arc<Shared>, job: Job) -> Option<Finish> {
                     job.kind, shared.id
                 ),
             },
-        });
+        };
     };
     let timeout = reg
         .options
@@ -769,28 +775,18 @@ async fn execute(shared: &Arc<Shared>, job: Job) -> Option<Finish> {
         job,
         shared: shared.clone(),
     };
-    let task = tokio::spawn(reg.handler.run(ctx));
-    if let Some(f) = shared.inflight().get_mut(&id) {
-        f.abort = Some(task.abort_handle());
-    }
-    let abort = task.abort_handle();
-    let result = match tokio::time::timeout(timeout, task).await {
+    // A panic, even while the handler builds its future, fails this attempt only.
+    let run = std::panic::AssertUnwindSafe(async { reg.handler.run(ctx).await }).catch_unwind();
+    let result = match tokio::time::timeout(timeout, run).await {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) if e.is_cancelled() => {
-            // Aborted by the heartbeat (lost) or by shutdown (released by the caller).
-            return None;
-        }
-        Ok(Err(e)) => Err(HandlerError::new(format!(
+        Ok(Err(panic)) => Err(HandlerError::new(format!(
             "the handler panicked: {}",
-            panic_message(e)
+            panic_message(panic.as_ref())
         ))),
-        Err(_) => {
-            abort.abort();
-            Err(HandlerError::new(format!(
-                "timed out after {} ms",
-                timeout.as_millis()
-            )))
-        }
+        Err(_) => Err(HandlerError::new(format!(
+            "timed out after {} ms",
+            timeout.as_millis()
+        ))),
     };
     let outcome = match result {
         Ok(()) => {
@@ -819,11 +815,11 @@ async fn execute(shared: &Arc<Shared>, job: Job) -> Option<Finish> {
             }
         }
     };
-    Some(Finish {
+    Finish {
         id,
         attempt,
         outcome,
-    })
+    }
 }
 
 /// Errors are kept on the job: at most 2000 characters each.
@@ -835,15 +831,11 @@ fn clip(mut message: String) -> String {
     message
 }
 
-fn panic_message(e: tokio::task::JoinError) -> String {
-    match e.try_into_panic() {
-        Ok(p) => p
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a non-string panic".to_owned()),
-        Err(e) => e.to_string(),
-    }
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic".to_owned())
 }
 
 /// Write outcomes in batches until the channel closes, retrying a batch until storage takes it.

@@ -78,12 +78,7 @@ fn job_event(
 }
 
 fn insert(conn: &Connection, job: &NewJob, now: Timestamp) -> Result<Enqueued> {
-    let at = job.run_at.unwrap_or(now);
-    let state = if at > now {
-        JobState::Scheduled
-    } else {
-        JobState::Available
-    };
+    let (state, at) = initial(job, now);
     let args =
         serde_json::to_string(&job.args).map_err(|e| Error::internal(format!("job args: {e}")))?;
     let id: Option<i64> = conn
@@ -139,6 +134,78 @@ fn insert(conn: &Connection, job: &NewJob, now: Timestamp) -> Result<Enqueued> {
     }
 }
 
+/// Rows per multi-row insert (12 parameters each, far below SQLite's limit).
+const INSERT_ROWS: usize = 64;
+
+/// The state and run time of a new job.
+fn initial(job: &NewJob, now: Timestamp) -> (JobState, Timestamp) {
+    let at = job.run_at.unwrap_or(now);
+    let state = if at > now {
+        JobState::Scheduled
+    } else {
+        JobState::Available
+    };
+    (state, at)
+}
+
+/// Insert [`INSERT_ROWS`] jobs without unique keys in one statement. The writer holds the
+/// database, so their ids are the consecutive numbers ending at the last inserted rowid.
+fn insert_rows(conn: &Connection, jobs: &[NewJob], now: Timestamp) -> Result<Vec<Enqueued>> {
+    use rusqlite::types::Value;
+    let row = "(?,?,?,?,?,?,?,?,NULL,0,?,?)";
+    let sql = format!(
+        "INSERT INTO jobs (tenant_id, queue, kind, args, priority, state, max_attempts, \
+         scheduled_at, unique_key, unique_states, concurrency_key, created_at) VALUES {}",
+        vec![row; jobs.len()].join(",")
+    );
+    let mut values: Vec<Value> = Vec::with_capacity(jobs.len() * 10);
+    for job in jobs {
+        let (state, at) = initial(job, now);
+        let args = serde_json::to_string(&job.args)
+            .map_err(|e| Error::internal(format!("job args: {e}")))?;
+        values.extend([
+            job.tenant_id
+                .as_ref()
+                .map_or(Value::Null, |t| Value::Text(t.as_str().to_owned())),
+            Value::Text(job.queue.clone()),
+            Value::Text(job.kind.clone()),
+            Value::Text(args),
+            Value::Integer(job.priority.into()),
+            Value::Text(state.as_str().to_owned()),
+            Value::Integer(job.max_attempts.into()),
+            Value::Integer(at.as_micros()),
+            job.concurrency_key.clone().map_or(Value::Null, Value::Text),
+            Value::Integer(now.as_micros()),
+        ]);
+    }
+    conn.prepare_cached(&sql)
+        .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
+        .map_err(sql_error)?;
+    let last = conn.last_insert_rowid();
+    let first = last - jobs.len() as i64 + 1;
+    let mut out = Vec::with_capacity(jobs.len());
+    for (i, job) in jobs.iter().enumerate() {
+        let id = first + i as i64;
+        if let Some(t) = &job.tenant_id {
+            let state = initial(job, now).0;
+            job_event(
+                conn,
+                Some(t.as_str()),
+                id,
+                ChangeAction::Created,
+                0,
+                state,
+                now,
+            )?;
+        }
+        out.push(Enqueued {
+            id: JobId(id),
+            duplicate: false,
+        });
+    }
+    Ok(out)
+}
+
 fn get(conn: &Connection, id: JobId) -> Result<Job> {
     conn.prepare_cached(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1"))
         .and_then(|mut s| s.query_row([id.0], job_row).optional())
@@ -175,8 +242,28 @@ const DUE: &str = "SELECT id, concurrency_key FROM jobs \
 #[async_trait::async_trait]
 impl QueueStore for SqliteStore {
     async fn enqueue(&self, jobs: &[NewJob], now: Timestamp) -> Result<Vec<Enqueued>> {
-        self.write(|c| jobs.iter().map(|j| insert(c, j, now)).collect())
-            .await
+        self.write(|c| {
+            let mut out = Vec::with_capacity(jobs.len());
+            let mut rest = jobs;
+            while !rest.is_empty() {
+                // Runs of jobs without a unique key go in multi-row inserts; the others (which
+                // may be duplicates) one by one.
+                let plain = rest
+                    .iter()
+                    .take(INSERT_ROWS)
+                    .take_while(|j| j.unique_key.is_none())
+                    .count();
+                if plain == INSERT_ROWS {
+                    out.extend(insert_rows(c, &rest[..plain], now)?);
+                    rest = &rest[plain..];
+                } else {
+                    out.push(insert(c, &rest[0], now)?);
+                    rest = &rest[1..];
+                }
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn claim(&self, claim: &Claim<'_>) -> Result<Vec<Job>> {
@@ -191,6 +278,9 @@ impl QueueStore for SqliteStore {
                     .collect::<rusqlite::Result<Vec<_>>>()
                 })
                 .map_err(sql_error)?;
+            if due.iter().all(|(_, key)| key.is_none()) {
+                return claim_all(c, claim, &due);
+            }
             let mut keys: Vec<String> = Vec::new();
             let mut claimed = Vec::with_capacity(due.len());
             for (id, key) in due {
@@ -269,8 +359,41 @@ impl QueueStore for SqliteStore {
     }
 
     async fn finish(&self, worker: &str, done: &[Finish], now: Timestamp) -> Result<Vec<bool>> {
-        self.write(|c| done.iter().map(|d| finish_one(c, worker, d, now)).collect())
-            .await
+        self.write(|c| {
+            let completed: Vec<(i64, u32)> = done
+                .iter()
+                .filter(|d| d.outcome == Outcome::Completed)
+                .map(|d| (d.id.0, d.attempt))
+                .collect();
+            let applied = if completed.is_empty() {
+                Vec::new()
+            } else {
+                complete_all(c, worker, &completed, now)?
+            };
+            for (id, tenant) in &applied {
+                if tenant.is_some() {
+                    let attempt = done.iter().find(|d| d.id.0 == *id).map_or(0, |d| d.attempt);
+                    job_event(
+                        c,
+                        tenant.as_deref(),
+                        *id,
+                        ChangeAction::StatusChanged,
+                        attempt,
+                        JobState::Completed,
+                        now,
+                    )?;
+                }
+            }
+            let applied: std::collections::HashSet<i64> =
+                applied.into_iter().map(|(id, _)| id).collect();
+            done.iter()
+                .map(|d| match d.outcome {
+                    Outcome::Completed => Ok(applied.contains(&d.id.0)),
+                    _ => finish_one(c, worker, d, now),
+                })
+                .collect()
+        })
+        .await
     }
 
     async fn set_progress(
@@ -546,6 +669,75 @@ impl QueueStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Claim the due jobs found (none with a concurrency key) with one statement.
+fn claim_all(c: &Connection, claim: &Claim<'_>, due: &[(i64, Option<String>)]) -> Result<Vec<Job>> {
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(&due.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .map_err(|e| Error::internal(format!("job ids: {e}")))?;
+    let mut jobs = c
+        .prepare_cached(&format!(
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = ?2, \
+             lease_owner = ?3, lease_expires_at = ?4 \
+             WHERE id IN (SELECT value FROM json_each(?1)) RETURNING {JOB_COLS}"
+        ))
+        .and_then(|mut s| {
+            s.query_map(
+                params![
+                    ids,
+                    claim.now.as_micros(),
+                    claim.worker,
+                    claim.lease_until.as_micros()
+                ],
+                job_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(sql_error)?;
+    // RETURNING gives no order: restore the claim order.
+    jobs.sort_by_key(|j| due.iter().position(|(id, _)| *id == j.id.0));
+    for job in &jobs {
+        if job.tenant_id.is_some() {
+            job_event(
+                c,
+                job.tenant_id.as_ref().map(TenantId::as_str),
+                job.id.0,
+                ChangeAction::StatusChanged,
+                job.attempt,
+                JobState::Running,
+                claim.now,
+            )?;
+        }
+    }
+    Ok(jobs)
+}
+
+/// Complete the worker's attempts `(id, attempt)` with one statement; returns the ones that
+/// applied with their tenants.
+fn complete_all(
+    c: &Connection,
+    worker: &str,
+    done: &[(i64, u32)],
+    now: Timestamp,
+) -> Result<Vec<(i64, Option<String>)>> {
+    let pairs = serde_json::to_string(done).map_err(|e| Error::internal(format!("jobs: {e}")))?;
+    c.prepare_cached(
+        "UPDATE jobs SET state = 'completed', finalized_at = ?3, lease_owner = NULL, \
+         lease_expires_at = NULL \
+         FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt FROM json_each(?1)) AS d \
+         WHERE jobs.id = d.id AND jobs.state = 'running' AND jobs.attempt = d.attempt \
+         AND jobs.lease_owner = ?2 RETURNING jobs.id, jobs.tenant_id",
+    )
+    .and_then(|mut s| {
+        s.query_map(params![pairs, worker, now.as_micros()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()
+    })
+    .map_err(sql_error)
 }
 
 fn finish_one(c: &Connection, worker: &str, d: &Finish, now: Timestamp) -> Result<bool> {
