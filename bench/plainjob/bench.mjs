@@ -16,6 +16,16 @@
 // A worker handles one job at a time and only sleeps `pollIntervall` ms when it found no job,
 // so the interval matters for idle pickup latency, not for burn-down. Multi-process use is the
 // README's "Multi-process Workers" recipe: fork children that each open the same file.
+//
+// --poll-ms (plainjob's `pollIntervall`) defaults to 0 here: the docs only give the default
+// (1000 ms) and no minimum; the code accepts any value (`?? 1000`), and Node clamps a 0 ms
+// timer to ~1 ms, so 0 is the lowest-latency setting (an idle worker then polls, with two
+// BEGIN IMMEDIATE transactions, about once a millisecond). Because a worker starts its sleep
+// right after the previous job, the latency loop (pause --pause-ms between jobs, like the
+// tagsmith bench) is phase-locked: with a poll interval P > pause, latency ≈ P − pause every
+// time (e.g. ~995 ms at the default 1000 ms), not a uniform 0..P.
+// --procs 1 runs the worker in this process; --procs P>1 forks P worker processes and times
+// go → last completion (children's clocks). Latency always uses one in-process idle worker.
 import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -152,6 +162,7 @@ async function main() {
   log(`enqueued ${n} in ${(enqueueSecs * 1000).toFixed(1)} ms`);
 
   // 2. Burn-down.
+  const cpu0 = process.cpuUsage();
   let processSecs;
   let failed = 0;
   if (procs === 1) {
@@ -213,7 +224,11 @@ async function main() {
   if (failed) throw new Error(`${failed} jobs failed`);
   const doneInDb = queue.countJobs({ status: JobStatus.Done });
   if (doneInDb !== n) throw new Error(`${doneInDb} of ${n} jobs are marked done`);
-  log(`processed ${n} in ${(processSecs * 1000).toFixed(1)} ms`);
+  const cpu = process.cpuUsage(cpu0);
+  log(
+    `processed ${n} in ${(processSecs * 1000).toFixed(1)} ms` +
+      (procs === 1 ? ` (cpu user ${(cpu.user / 1000).toFixed(0)} ms, sys ${(cpu.system / 1000).toFixed(0)} ms)` : "")
+  );
 
   // 3. Idle pickup latency: one in-process worker, one job at a time, enqueue → handler start.
   let p50 = null;

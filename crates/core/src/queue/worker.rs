@@ -653,11 +653,7 @@ async fn fetch(
         tokio::pin!(added);
         added.as_mut().enable();
         let free = slots.available_permits();
-        let mut wait = if drained {
-            poll
-        } else {
-            Duration::from_millis(5)
-        };
+        let mut wait = poll;
         if free >= if drained { 1 } else { batch } {
             let now = shared.engine.now();
             let claim = Claim {
@@ -690,7 +686,8 @@ async fn fetch(
                     {
                         let until = due.as_micros() - shared.engine.now().as_micros();
                         let until = Duration::from_micros(until.max(0) as u64);
-                        wait = wait.min(until.max(Duration::from_millis(1)));
+                        // Not sooner than 10 ms: a due job may be waiting for its concurrency key.
+                        wait = wait.min(until.max(Duration::from_millis(10)));
                     }
                 }
                 Err(_) => {
@@ -699,17 +696,20 @@ async fn fetch(
                 }
             }
         }
-        // While jobs keep coming, wait for a batch of free slots (no wake-up per finished job).
-        let batch_free = async {
-            if drained {
+        // Slots are short (all busy, or jobs keep coming and fewer than a batch are free): wait
+        // for enough of them, woken once rather than per finished job.
+        let free = slots.available_permits();
+        let need = if drained { 1 } else { batch };
+        let slots_freed = async {
+            if free >= need {
                 std::future::pending::<()>().await;
             }
-            let _ = slots.acquire_many(batch as u32).await;
+            let _ = slots.acquire_many(need as u32).await;
         };
         tokio::select! {
             () = added => drained = true,
-            () = batch_free => {}
-            () = tokio::time::sleep(wait) => drained = true,
+            () = slots_freed => {}
+            () = tokio::time::sleep(wait) => {}
             _ = stop.changed() => {}
         }
     }
