@@ -31,8 +31,6 @@ CREATE INDEX jobs_due ON jobs (queue, priority, scheduled_at, id)
 CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX jobs_running_keys ON jobs (concurrency_key)
     WHERE state = 'running' AND concurrency_key IS NOT NULL;
--- What pruning scans.
-CREATE INDEX jobs_finalized ON jobs (finalized_at) WHERE finalized_at IS NOT NULL;
 CREATE INDEX jobs_tenant ON jobs (tenant_id, id) WHERE tenant_id IS NOT NULL;
 -- At most one job per unique key among the states the key covers (River's unique_states).
 CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key)

@@ -656,20 +656,51 @@ impl QueueStore for SqliteStore {
     }
 
     async fn prune(&self, before: Timestamp, limit: usize) -> Result<u64> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.write(|c| {
-            c.prepare_cached(
-                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finalized_at < ?1 \
-                 AND finalized_at IS NOT NULL \
-                 AND state IN ('completed', 'discarded', 'cancelled') LIMIT ?2)",
-            )
-            .and_then(|mut s| s.execute(params![before.as_micros(), limit]))
-            .map(|n| n as u64)
-            .map_err(sql_error)
-        })
-        .await
+        // No index on finalized_at (it would cost every completion an index write): scan the
+        // oldest jobs by id in bounded windows, one short transaction each, where final jobs
+        // gather as they age.
+        let mut deleted = 0u64;
+        let mut after = 0i64;
+        for _ in 0..PRUNE_WINDOWS {
+            let (n, last) = self
+                .write(|c| {
+                    let rows = c
+                        .prepare_cached(
+                            "SELECT id, state IN ('completed', 'discarded', 'cancelled') \
+                             AND finalized_at < ?2 FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?3",
+                        )
+                        .and_then(|mut s| {
+                            s.query_map(params![after, before.as_micros(), PRUNE_SCAN], |r| {
+                                Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
+                            })?
+                            .collect::<rusqlite::Result<Vec<_>>>()
+                        })
+                        .map_err(sql_error)?;
+                    let old: Vec<i64> = rows.iter().filter(|r| r.1).map(|r| r.0).collect();
+                    let ids = serde_json::to_string(&old)
+                        .map_err(|e| Error::internal(format!("job ids: {e}")))?;
+                    let n = c
+                        .prepare_cached(
+                            "DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?1))",
+                        )
+                        .and_then(|mut s| s.execute([ids]))
+                        .map_err(sql_error)?;
+                    Ok((n as u64, rows.last().map(|r| r.0)))
+                })
+                .await?;
+            deleted += n;
+            match last {
+                Some(id) if (deleted as usize) < limit => after = id,
+                _ => break,
+            }
+        }
+        Ok(deleted)
     }
 }
+
+/// Jobs looked at per pruning transaction, and transactions per prune.
+const PRUNE_SCAN: i64 = 2000;
+const PRUNE_WINDOWS: usize = 50;
 
 /// Claim the due jobs found (none with a concurrency key) with one statement.
 fn claim_all(c: &Connection, claim: &Claim<'_>, due: &[(i64, Option<String>)]) -> Result<Vec<Job>> {
@@ -698,7 +729,12 @@ fn claim_all(c: &Connection, claim: &Claim<'_>, due: &[(i64, Option<String>)]) -
         })
         .map_err(sql_error)?;
     // RETURNING gives no order: restore the claim order.
-    jobs.sort_by_key(|j| due.iter().position(|(id, _)| *id == j.id.0));
+    let order: std::collections::HashMap<i64, usize> = due
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (*id, i))
+        .collect();
+    jobs.sort_by_key(|j| order.get(&j.id.0).copied());
     for job in &jobs {
         if job.tenant_id.is_some() {
             job_event(

@@ -35,6 +35,9 @@ pub use migrate::SCHEMA_VERSION;
 
 use errors::sql_error;
 
+/// Prepared statements kept per connection: more than the stores and the queue use.
+const STATEMENT_CACHE: usize = 96;
+
 /// How the SQLite backend opens its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqliteOptions {
@@ -102,6 +105,8 @@ impl SqliteStore {
     fn init(mut conn: Connection, wal: bool, options: &SqliteOptions) -> Result<Self> {
         // busy_timeout first: every later statement may meet another process's lock.
         conn.busy_timeout(options.busy_timeout).map_err(sql_error)?;
+        // Every statement of the stores and the queue stays prepared (rusqlite keeps 16).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(sql_error)?;
         if wal {
@@ -149,6 +154,7 @@ fn open_reader(path: &Path, options: &SqliteOptions) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(sql_error)?;
     conn.busy_timeout(options.busy_timeout).map_err(sql_error)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
