@@ -13,7 +13,12 @@ use crate::output::Printer;
 
 pub fn run(db: &Path, out: &Printer) -> tagsmith_core::Result<()> {
     let engine = Engine::open(db)?;
-    let report = pollster::block_on(steps(&engine, db, out));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
+    let report = runtime.block_on(steps(&engine, db, out));
     engine.close()?;
     let report = report?;
     if out.json {
@@ -236,6 +241,8 @@ async fn steps(engine: &Engine, db: &Path, out: &Printer) -> tagsmith_core::Resu
         ),
     );
 
+    let jobs = jobs(engine, &acme.id, &created, out).await?;
+
     let tenants = engine
         .list_tenants(&ListOptions {
             limit: Some(1),
@@ -263,7 +270,106 @@ async fn steps(engine: &Engine, db: &Path, out: &Printer) -> tagsmith_core::Resu
         "events": seen,
         "sync_outcome": synced,
         "edited_after_sync": edited,
+        "jobs": jobs,
         "tenants_in_database": tenants.total,
         "rival_tenant": TenantId::clone(&rival.id),
     }))
+}
+
+/// Step 10: the durable queue. Jobs of the tenant publish its trackings (marking them synced,
+/// reporting progress), a duplicate is absorbed by its unique key, and a job that fails once is
+/// retried by the backoff policy; a worker runs them all until idle.
+async fn jobs(
+    engine: &Engine,
+    tenant: &TenantId,
+    trackings: &[tagsmith_core::Tracking],
+    out: &Printer,
+) -> tagsmith_core::Result<Value> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use tagsmith_core::queue::{HandlerError, JobContext, KindOptions, NewJob, Worker};
+
+    let publish = |t: &tagsmith_core::Tracking| {
+        NewJob::new("publish_tracking", json!({"tracking_id": t.id}))
+            .tenant(tenant.clone())
+            .unique_key(format!("publish:{}", t.id))
+    };
+    let mut batch: Vec<NewJob> = trackings.iter().map(publish).collect();
+    batch.push(publish(&trackings[0])); // a duplicate: absorbed by the unique key
+    batch.push(NewJob::new("flaky_upstream", json!({})).tenant(tenant.clone()));
+    let added = engine.jobs().enqueue_many(batch).await?;
+    let duplicates = added
+        .iter()
+        .filter(|r| r.as_ref().is_ok_and(|e| e.duplicate))
+        .count();
+
+    let mut worker = Worker::new(engine, tagsmith_core::queue::WorkerOptions::default())?;
+    let handle = engine.clone();
+    worker.register("publish_tracking", move |ctx: JobContext| {
+        let engine = handle.clone();
+        async move {
+            #[derive(serde::Deserialize)]
+            struct Args {
+                tracking_id: tagsmith_core::TrackingId,
+            }
+            let args: Args = ctx.args()?;
+            let tenant = ctx.job.tenant_id.clone().ok_or_else(|| {
+                HandlerError::discard("publish_tracking needs a tenant job")
+            })?;
+            ctx.progress(50, Some("planned".into())).await?;
+            let mut done = SyncUpdate::status(SyncStatus::Synced);
+            done.external_ids.insert(
+                "demo".into(),
+                [("job".to_owned(), ctx.job.id.to_string())].into(),
+            );
+            engine
+                .trackings(tenant)
+                .set_sync_status(&args.tracking_id, done)
+                .await?;
+            Ok(())
+        }
+    });
+    let tries = Arc::new(AtomicU32::new(0));
+    let counter = tries.clone();
+    worker.register_with(
+        "flaky_upstream",
+        move |_ctx: JobContext| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    Err(HandlerError::new("Google answered 503 (demo)"))
+                } else {
+                    Ok(())
+                }
+            }
+        },
+        KindOptions {
+            timeout: None,
+            max_backoff: Some(std::time::Duration::from_millis(50)),
+        },
+    );
+    let report = worker.run_until_idle().await?;
+    let stats = engine.jobs().stats(Some(tenant)).await?;
+    let flaky_id = added
+        .last()
+        .and_then(|r| r.as_ref().ok())
+        .map(|e| e.id)
+        .ok_or_else(|| Error::internal("the demo's flaky job was not added"))?;
+    let flaky = engine.jobs().get(flaky_id).await?;
+    say(
+        out,
+        format!(
+            "10. Queued {} jobs ({} duplicate absorbed by its unique key); a worker ran them \
+             until idle: {} completed, {} retried. The flaky job failed with {:?} and succeeded \
+             on attempt {}. Stats: {} completed. Try `tagsmith jobs list` and `tagsmith worker`.",
+            added.len() - duplicates,
+            duplicates,
+            report.completed,
+            report.retried,
+            flaky.errors.first().map_or("", |e| e.message.as_str()),
+            flaky.attempt,
+            stats.completed
+        ),
+    );
+    Ok(json!({"report": report, "stats": stats, "retried_job": flaky}))
 }
