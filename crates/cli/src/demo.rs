@@ -313,9 +313,11 @@ async fn jobs(
                 tracking_id: tagsmith_core::TrackingId,
             }
             let args: Args = ctx.args()?;
-            let tenant = ctx.job.tenant_id.clone().ok_or_else(|| {
-                HandlerError::discard("publish_tracking needs a tenant job")
-            })?;
+            let tenant = ctx
+                .job
+                .tenant_id
+                .clone()
+                .ok_or_else(|| HandlerError::discard("publish_tracking needs a tenant job"))?;
             ctx.progress(50, Some("planned".into())).await?;
             let mut done = SyncUpdate::status(SyncStatus::Synced);
             done.external_ids.insert(

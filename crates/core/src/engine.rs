@@ -28,6 +28,7 @@ struct Inner {
     env: Arc<dyn Env>,
     wakers: Wakers,
     retention: EventRetention,
+    sync_jobs: Option<SyncJobs>,
     /// Wakes this process's workers when jobs are added (other processes poll).
     #[cfg(not(target_arch = "wasm32"))]
     job_added: tokio::sync::Notify,
@@ -51,6 +52,22 @@ pub struct EngineOptions {
     /// SQLite: how long a write waits for another process's lock, in milliseconds (default
     /// 5000).
     pub busy_timeout_ms: Option<u64>,
+    /// Enqueue a sync job with every tracking change that needs one, in the same commit
+    /// (native only; ignored in the browser).
+    pub sync_jobs: Option<SyncJobs>,
+}
+
+/// The job a tracking change causes: one per tracking while it waits (unique key
+/// `sync:<tracking id>`), one running per customer (concurrency key `sync:<customer id>`), with
+/// args `{"tracking_id", "customer_id", "version"}` and the tracking's tenant.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncJobs {
+    /// The job kind (a handler registered on the workers, e.g. `sync_tracking`).
+    pub kind: String,
+    /// The queue (default `default`).
+    #[serde(default)]
+    pub queue: Option<String>,
 }
 
 impl EngineOptions {
@@ -67,6 +84,22 @@ impl EngineOptions {
         }
         if r.max_age_secs == 0 {
             p.add("event_retention.max_age_secs", "0", "must be at least 1");
+        }
+        if let Some(jobs) = &self.sync_jobs {
+            let probe = crate::queue::NewJob::new(jobs.kind.clone(), serde_json::Value::Null);
+            let probe = match &jobs.queue {
+                Some(q) => probe.queue(q.clone()),
+                None => probe,
+            };
+            if let Err(e) = probe.validate() {
+                for f in e.fields() {
+                    p.add(
+                        &format!("sync_jobs.{}", f.field),
+                        &f.value,
+                        f.reason.clone(),
+                    );
+                }
+            }
         }
         if let Some(ms) = self.busy_timeout_ms.filter(|ms| *ms > 3_600_000) {
             p.add(
@@ -95,6 +128,7 @@ impl Engine {
                 env,
                 wakers: Wakers::default(),
                 retention: options.event_retention,
+                sync_jobs: options.sync_jobs.clone(),
                 #[cfg(not(target_arch = "wasm32"))]
                 job_added: tokio::sync::Notify::new(),
             }),
@@ -342,6 +376,7 @@ impl Engine {
             tx: self.inner.storage.backend().begin().await?,
             engine: self,
             touched: Vec::new(),
+            jobs_added: false,
         })
     }
 }
@@ -353,6 +388,8 @@ struct Unit<'e> {
     tx: Box<dyn Tx + 'e>,
     engine: &'e Engine,
     touched: Vec<TenantId>,
+    /// A job was enqueued: wake this process's workers after the commit.
+    jobs_added: bool,
 }
 
 impl Unit<'_> {
@@ -436,11 +473,42 @@ impl Unit<'_> {
         .await
     }
 
-    /// Commit, then wake the subscribers of every tenant written to.
+    /// With [`EngineOptions::sync_jobs`] set, enqueue the sync job this tracking change causes
+    /// in this unit (a duplicate of a waiting one is absorbed by its unique key).
+    async fn sync_job(&mut self, t: &Tracking) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(jobs) = &self.engine.inner.sync_jobs {
+            let mut job = crate::queue::NewJob::new(
+                jobs.kind.clone(),
+                serde_json::json!({
+                    "tracking_id": t.id, "customer_id": t.customer_id, "version": t.version,
+                }),
+            )
+            .tenant(t.tenant_id.clone())
+            .unique_key(format!("sync:{}", t.id));
+            job.concurrency_key = Some(format!("sync:{}", t.customer_id));
+            if let Some(q) = &jobs.queue {
+                job.queue = q.clone();
+            }
+            let now = self.engine.now();
+            let done = self.tx.jobs()?.enqueue_job(&job, now).await?;
+            self.jobs_added |= !done.duplicate;
+        }
+        #[cfg(target_arch = "wasm32")]
+        let _ = t;
+        Ok(())
+    }
+
+    /// Commit, then wake the subscribers of every tenant written to (and workers, if a job
+    /// was added).
     async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
         for t in &self.touched {
             self.engine.inner.wakers.wake(t);
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.jobs_added {
+            self.engine.inner.job_added.notify_waiters();
         }
         Ok(())
     }
@@ -587,6 +655,7 @@ impl Trackings {
         unit.trackings()?.insert_tracking(&tracking).await?;
         unit.tracking_event(&tracking, ChangeAction::Created)
             .await?;
+        unit.sync_job(&tracking).await?;
         unit.commit().await?;
         Ok(tracking)
     }
@@ -673,6 +742,7 @@ impl Trackings {
             unit.tracking_event(&tracking, ChangeAction::StatusChanged)
                 .await?;
         }
+        unit.sync_job(&tracking).await?;
         unit.commit().await?;
         Ok(tracking)
     }
@@ -712,6 +782,8 @@ impl Trackings {
             .await?;
         unit.tracking_event(&tracking, ChangeAction::Deleted)
             .await?;
+        // The platforms still hold its trigger and tag: the sync removes them.
+        unit.sync_job(&tracking).await?;
         unit.commit().await?;
         Ok(tracking)
     }

@@ -57,7 +57,7 @@ mod validate;
 
 pub use css::CssSelector;
 pub use customer::{Customer, CustomerPatch, GoogleConnection, NewCustomer};
-pub use engine::{Customers, Engine, EngineOptions, Trackings};
+pub use engine::{Customers, Engine, EngineOptions, SyncJobs, Trackings};
 pub use env::Env;
 #[cfg(not(target_arch = "wasm32"))]
 pub use env::SystemEnv;

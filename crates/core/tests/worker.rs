@@ -287,3 +287,67 @@ async fn wait_for(engine: &Engine, ok: impl Fn(&tagsmith_core::queue::JobStats) 
         engine.jobs().stats(None).await.unwrap()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tracking_change_and_its_sync_job_commit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let options: tagsmith_core::EngineOptions = tagsmith_core::from_json(serde_json::json!({
+        "sync_jobs": {"kind": "sync_tracking"}
+    }))
+    .unwrap();
+    let engine = Engine::open_with(dir.path().join("sync.db"), &options).unwrap();
+    let tenant = engine.create_tenant("Acme").await.unwrap();
+    let shop = engine
+        .customers(tenant.id.clone())
+        .create(
+            tagsmith_core::from_json(serde_json::json!({
+                "name": "Shop", "website_url": "https://shop.example"
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let trackings = engine.trackings(tenant.id.clone());
+    let t = trackings
+        .create(tagsmith_core::from_json(serde_json::json!({
+            "customer_id": shop.id, "name": "Buy", "kind": "button_click", "selector": "button.buy"
+        })).unwrap())
+        .await
+        .unwrap();
+    let jobs = engine.jobs().list(&JobFilter::default()).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!(
+        (job.kind.as_str(), job.tenant_id.as_ref()),
+        ("sync_tracking", Some(&tenant.id))
+    );
+    assert_eq!(job.args["tracking_id"], t.id.as_str());
+    assert_eq!(
+        job.unique_key.as_deref(),
+        Some(format!("sync:{}", t.id).as_str())
+    );
+    // An edit while the sync waits is absorbed by it; a stale edit adds nothing.
+    let patch = |v: i64| tagsmith_core::TrackingPatch {
+        version: v,
+        name: Some(format!("Buy {v}")),
+        ..Default::default()
+    };
+    trackings.update(&t.id, patch(1)).await.unwrap();
+    assert_eq!(
+        trackings.update(&t.id, patch(1)).await.unwrap_err().code(),
+        "conflict"
+    );
+    assert_eq!(engine.jobs().stats(None).await.unwrap().available, 1);
+    // Once it ran, the next edit causes the next sync.
+    let mut w = Worker::new(&engine, fast()).unwrap();
+    w.register("sync_tracking", |_ctx: JobContext| async { Ok(()) });
+    w.run_until_idle().await.unwrap();
+    trackings.delete(&t.id, None).await.unwrap();
+    let stats = engine.jobs().stats(Some(&tenant.id)).await.unwrap();
+    assert_eq!((stats.completed, stats.available), (1, 1));
+    // A bad kind in the options is refused naming the field.
+    let bad: tagsmith_core::EngineOptions =
+        tagsmith_core::from_json(serde_json::json!({"sync_jobs": {"kind": "no spaces"}})).unwrap();
+    let err = Engine::open_with(dir.path().join("other.db"), &bad).unwrap_err();
+    assert_eq!(err.fields()[0].field, "sync_jobs.kind");
+}
