@@ -71,7 +71,7 @@ impl Periodic {
         let second = Timestamp::from_micros(now.as_micros().div_euclid(1_000_000) * 1_000_000);
         self.next = to_chrono(second)
             .and_then(|t| self.cron.find_next_occurrence(&t, false).ok())
-            .and_then(|t| Some(Timestamp::from_micros(t.timestamp_micros())));
+            .map(|t| Timestamp::from_micros(t.timestamp_micros()));
     }
 
     /// The job for the occurrence that has come, if one has.

@@ -222,14 +222,14 @@ impl NewJob {
                 );
             }
         }
-        if let Some(states) = &self.unique_states {
-            if self.unique_key.is_none() {
-                p.add(
-                    &f("unique_states"),
-                    &format!("{states:?}"),
-                    "needs a unique_key",
-                );
-            }
+        if let Some(states) = &self.unique_states
+            && self.unique_key.is_none()
+        {
+            p.add(
+                &f("unique_states"),
+                &format!("{states:?}"),
+                "needs a unique_key",
+            );
         }
         let args_len = self.args.to_string().len();
         if args_len > 1 << 20 {

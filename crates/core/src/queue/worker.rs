@@ -161,21 +161,12 @@ where
 }
 
 /// How one kind runs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct KindOptions {
     /// Fail an attempt that runs longer (default: the worker's `job_timeout`).
     pub timeout: Option<Duration>,
     /// The longest wait before a retry (default: the worker's `max_backoff`).
     pub max_backoff: Option<Duration>,
-}
-
-impl Default for KindOptions {
-    fn default() -> Self {
-        Self {
-            timeout: None,
-            max_backoff: None,
-        }
-    }
 }
 
 /// How a worker runs.
