@@ -28,6 +28,7 @@ struct Inner {
     env: Arc<dyn Env>,
     wakers: Wakers,
     retention: EventRetention,
+    #[cfg(not(target_arch = "wasm32"))]
     sync_jobs: Option<SyncJobs>,
     /// Wakes this process's workers when jobs are added (other processes poll).
     #[cfg(not(target_arch = "wasm32"))]
@@ -128,6 +129,7 @@ impl Engine {
                 env,
                 wakers: Wakers::default(),
                 retention: options.event_retention,
+                #[cfg(not(target_arch = "wasm32"))]
                 sync_jobs: options.sync_jobs.clone(),
                 #[cfg(not(target_arch = "wasm32"))]
                 job_added: tokio::sync::Notify::new(),
@@ -318,6 +320,7 @@ impl Engine {
     }
 
     /// The engine's clock.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn now(&self) -> crate::Timestamp {
         self.env().now()
     }
@@ -342,6 +345,7 @@ impl Engine {
     }
 
     /// Wake the subscribers of tenants whose logs storage appended to outside a [`Unit`].
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn wake_tenants<'t>(&self, tenants: impl Iterator<Item = &'t TenantId>) {
         for t in tenants {
             self.inner.wakers.wake(t);
@@ -376,6 +380,7 @@ impl Engine {
             tx: self.inner.storage.backend().begin().await?,
             engine: self,
             touched: Vec::new(),
+            #[cfg(not(target_arch = "wasm32"))]
             jobs_added: false,
         })
     }
@@ -389,6 +394,7 @@ struct Unit<'e> {
     engine: &'e Engine,
     touched: Vec<TenantId>,
     /// A job was enqueued: wake this process's workers after the commit.
+    #[cfg(not(target_arch = "wasm32"))]
     jobs_added: bool,
 }
 

@@ -221,7 +221,8 @@ impl Error {
     }
 
     /// A copy for each caller that shares one failure (a single-flight load): kind, message,
-    /// fields and hints; the source chain is not copied.
+    /// fields and hints; the source chain is not copied. (The cache that uses it is native.)
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn duplicate(&self) -> Self {
         Self {
             kind: self.kind,
