@@ -4,6 +4,7 @@
 #![allow(missing_docs)] // documented in the checked-in .pyi stubs
 
 mod convert;
+mod jobs;
 mod records;
 
 use pyo3::prelude::*;
@@ -154,6 +155,25 @@ impl Engine {
             .and_then(|a| core::ffi::events_options(a, arg("limit", limit)?))
             .map_err(|e| to_py_err(py, &e))?;
         call(py, || block(self.inner.events_with(&tenant, &options))).map(EventBatch::from)
+    }
+
+    /// The job queue: enqueue, list, get, retry, cancel, stats.
+    fn jobs(&self) -> jobs::Jobs {
+        jobs::Jobs {
+            inner: self.inner.jobs(),
+        }
+    }
+
+    /// A worker running jobs with Python handlers: worker(queues=[("default", 10)],
+    /// lease_ms=30000, poll_ms=1000, job_timeout_ms=60000, max_backoff_ms=86400000,
+    /// keep_final_secs=604800, maintenance_ms=1000, id=None).
+    #[pyo3(signature = (**options))]
+    fn worker(
+        &self,
+        py: Python<'_>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<jobs::Worker> {
+        jobs::Worker::new(py, &self.inner, options)
     }
 
     /// Close the storage; later calls raise UnavailableError. Safe to call twice.
@@ -324,6 +344,8 @@ fn _tagsmith(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Page>()?;
     m.add_class::<ChangeEvent>()?;
     m.add_class::<EventBatch>()?;
+    m.add_class::<jobs::Jobs>()?;
+    m.add_class::<jobs::Worker>()?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     Ok(())
 }

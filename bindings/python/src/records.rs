@@ -13,7 +13,7 @@ use crate::convert::json_py;
 /// A core timestamp as a UTC-aware `datetime.datetime`, exact to the microsecond: the Unix
 /// epoch plus a `timedelta` of whole microseconds (both from Python's own `datetime`, which also
 /// works under the stable ABI).
-fn datetime<'py>(py: Python<'py>, at: core::Timestamp) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn datetime<'py>(py: Python<'py>, at: core::Timestamp) -> PyResult<Bound<'py, PyAny>> {
     static EPOCH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     static TIMEDELTA: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let epoch = EPOCH.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
@@ -342,7 +342,7 @@ impl ChangeEvent {
     fn tenant_id(&self) -> &str {
         self.0.tenant_id.as_str()
     }
-    /// What kind of record changed: tenant, customer or tracking.
+    /// What kind of record changed: tenant, customer, tracking or job.
     #[getter]
     fn entity(&self) -> &'static str {
         self.0.entity.as_str()
@@ -366,6 +366,11 @@ impl ChangeEvent {
     #[getter]
     fn sync_status(&self) -> Option<&'static str> {
         self.0.sync_status.map(|s| s.as_str())
+    }
+    /// A job's state after the change (its `version` is the attempt); None for other records.
+    #[getter]
+    fn job_state(&self) -> Option<&'static str> {
+        self.0.job_state.map(|s| s.as_str())
     }
     /// When it happened (UTC datetime).
     #[getter]

@@ -16,11 +16,13 @@ from ._tagsmith import (
     Customers,
     Engine,
     EventBatch,
+    Jobs,
     Page,
     Tenant,
     Tracking,
     Trackings,
     UrlRule,
+    Worker,
 )
 from .errors import (
     AlreadyExistsError,
@@ -52,6 +54,7 @@ __all__ = [
     "ForbiddenError",
     "InternalError",
     "InvalidInputError",
+    "Jobs",
     "NetworkError",
     "NotFoundError",
     "Page",
@@ -65,4 +68,5 @@ __all__ = [
     "UnauthorizedError",
     "UnavailableError",
     "UrlRule",
+    "Worker",
 ]

@@ -15,6 +15,59 @@ class _EventRetention(TypedDict, total=False):
     max_events: int
     max_age_secs: int
 
+class _SyncJobs(TypedDict, total=False):
+    kind: str
+    queue: str
+
+_JobState = Literal["available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"]
+
+class _AttemptError(TypedDict):
+    at: datetime
+    attempt: int
+    message: str
+
+class _Job(TypedDict):
+    id: int
+    tenant_id: Optional[str]
+    queue: str
+    kind: str
+    args: Any
+    priority: int
+    state: _JobState
+    attempt: int
+    max_attempts: int
+    scheduled_at: datetime
+    unique_key: Optional[str]
+    concurrency_key: Optional[str]
+    errors: List[_AttemptError]
+    progress: Optional[Dict[str, Any]]
+    lease_owner: Optional[str]
+    lease_expires_at: Optional[datetime]
+    created_at: datetime
+    attempted_at: Optional[datetime]
+    finalized_at: Optional[datetime]
+
+class _Enqueued(TypedDict):
+    id: int
+    duplicate: bool
+
+class _JobStats(TypedDict):
+    available: int
+    scheduled: int
+    running: int
+    retryable: int
+    completed: int
+    discarded: int
+    cancelled: int
+
+class _WorkerReport(TypedDict):
+    completed: int
+    retried: int
+    discarded: int
+    released: int
+    lost: int
+    rescued: int
+
 @final
 class Tenant:
     @property
@@ -110,7 +163,7 @@ class ChangeEvent:
     @property
     def tenant_id(self) -> str: ...
     @property
-    def entity(self) -> Literal["tenant", "customer", "tracking"]: ...
+    def entity(self) -> Literal["tenant", "customer", "tracking", "job"]: ...
     @property
     def id(self) -> str: ...
     @property
@@ -119,6 +172,8 @@ class ChangeEvent:
     def version(self) -> int: ...
     @property
     def sync_status(self) -> Optional[_SyncStatus]: ...
+    @property
+    def job_state(self) -> Optional[_JobState]: ...
     @property
     def at(self) -> datetime: ...
     def to_dict(self) -> Dict[str, Any]: ...
@@ -202,6 +257,7 @@ class Engine:
         *,
         event_retention: Optional[_EventRetention] = ...,
         busy_timeout_ms: Optional[int] = ...,
+        sync_jobs: Optional[_SyncJobs] = ...,
     ) -> Engine: ...
     @staticmethod
     def in_memory() -> Engine: ...
@@ -213,8 +269,67 @@ class Engine:
     def customers(self, tenant_id: str) -> Customers: ...
     def trackings(self, tenant_id: str) -> Trackings: ...
     def events(self, tenant_id: str, after: Optional[int] = None, limit: Optional[int] = None) -> EventBatch: ...
+    def jobs(self) -> Jobs: ...
+    def worker(
+        self,
+        *,
+        queues: List[Any] = ...,
+        id: Optional[str] = ...,
+        lease_ms: int = ...,
+        poll_ms: int = ...,
+        job_timeout_ms: int = ...,
+        max_backoff_ms: int = ...,
+        keep_final_secs: int = ...,
+        maintenance_ms: int = ...,
+    ) -> Worker: ...
     def close(self) -> None: ...
     def __enter__(self) -> Engine: ...
     def __exit__(self, *exc: object) -> bool: ...
+
+@final
+class Jobs:
+    """The engine's durable job queue, from ``engine.jobs()``."""
+
+    def enqueue(
+        self,
+        kind: str,
+        args: Any = None,
+        *,
+        queue: str = ...,
+        tenant_id: Optional[str] = ...,
+        priority: int = ...,
+        max_attempts: int = ...,
+        run_at: Optional[str] = ...,
+        unique_key: Optional[str] = ...,
+        unique_states: Optional[List[_JobState]] = ...,
+        concurrency_key: Optional[str] = ...,
+    ) -> _Enqueued: ...
+    def enqueue_many(self, jobs: List[Dict[str, Any]]) -> List[Dict[str, Any]]: ...
+    def get(self, id: int) -> _Job: ...
+    def list(
+        self,
+        *,
+        state: Optional[_JobState] = ...,
+        kind: Optional[str] = ...,
+        queue: Optional[str] = ...,
+        tenant_id: Optional[str] = ...,
+        after: Optional[int] = ...,
+        limit: Optional[int] = ...,
+    ) -> List[_Job]: ...
+    def retry(self, id: int) -> _Job: ...
+    def cancel(self, id: int) -> _Job: ...
+    def stats(self, tenant_id: Optional[str] = None) -> _JobStats: ...
+
+@final
+class Worker:
+    """Runs jobs with Python handlers (a function or an ``async def`` taking the job dict)."""
+
+    def register(
+        self, kind: str, handler: Any, timeout_ms: Optional[int] = None, max_backoff_ms: Optional[int] = None
+    ) -> None: ...
+    def periodic(self, name: str, cron: str, kind: str, args: Any = None, **job_options: Any) -> None: ...
+    def run_until_idle(self) -> _WorkerReport: ...
+    def start(self) -> None: ...
+    def shutdown(self, deadline_ms: int = 10000) -> _WorkerReport: ...
 
 def _panic_for_tests() -> None: ...

@@ -32,8 +32,8 @@ pub use model::{
 };
 #[cfg(not(target_arch = "wasm32"))]
 pub use worker::{
-    Handler, HandlerError, JobContext, KindOptions, Worker, WorkerHandle, WorkerOptions,
-    WorkerReport,
+    Handler, HandlerError, HandlerFuture, JobContext, KindOptions, Worker, WorkerHandle,
+    WorkerOptions, WorkerReport,
 };
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,0 +1,415 @@
+//! The job queue from Python: `engine.jobs()` (enqueue, list, get, retry, cancel, stats) and
+//! `engine.worker(**options)` running Python handlers. Jobs, reports and stats are plain dicts
+//! (times as UTC datetimes). A handler is any callable taking the job dict: a plain function, or
+//! an `async def` (its coroutine is run with `asyncio.run` on the worker's thread). It runs on a
+//! blocking thread of the worker's runtime with the GIL taken only for the call; an exception
+//! fails that attempt with its message recorded, and the worker lives on.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use serde_json::Value;
+use tagsmith_core as core;
+use tagsmith_core::queue::{self as q, HandlerError, HandlerFuture, JobContext};
+
+use crate::convert::{json_py, kwargs_json, to_py_err, value_json};
+use crate::{block, call, parse, text_arg};
+
+/// Keys of a job dict holding times (RFC 3339 in JSON, datetimes in Python).
+const TIME_KEYS: &[&str] = &[
+    "scheduled_at",
+    "lease_expires_at",
+    "created_at",
+    "attempted_at",
+    "finalized_at",
+];
+
+/// A serializable core value as Python objects, its times as datetimes.
+fn to_py<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
+    let value = serde_json::to_value(v)
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("encoding job: {e}")))?;
+    let obj = json_py(py, &value)?;
+    datetimes(py, obj.bind(py), &value)?;
+    Ok(obj)
+}
+
+fn datetimes(py: Python<'_>, obj: &Bound<'_, PyAny>, value: &Value) -> PyResult<()> {
+    let Ok(dict) = obj.cast::<PyDict>() else {
+        return Ok(());
+    };
+    for key in TIME_KEYS.iter().chain(["at"].iter()) {
+        if let Some(Value::String(text)) = value.get(*key)
+            && let Ok(t) = core::Timestamp::parse_rfc3339(key, text)
+        {
+            dict.set_item(*key, crate::records::datetime(py, t)?)?;
+        }
+    }
+    if let (Some(Value::Array(errors)), Ok(Some(list))) =
+        (value.get("errors"), dict.get_item("errors"))
+        && let Ok(list) = list.cast::<PyList>()
+    {
+        for (item, v) in list.iter().zip(errors) {
+            datetimes(py, &item, v)?;
+        }
+    }
+    Ok(())
+}
+
+fn job_id(py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<q::JobId> {
+    match value_json("id", id).map_err(|e| to_py_err(py, &e))? {
+        Value::Number(n) if n.as_i64().is_some_and(|i| i > 0) => {
+            Ok(q::JobId(n.as_i64().unwrap_or(0)))
+        }
+        other => Err(to_py_err(
+            py,
+            &core::Error::invalid_field("id", &other.to_string(), "must be a positive job number"),
+        )),
+    }
+}
+
+/// The engine's job queue, from engine.jobs().
+#[pyclass(frozen, module = "tagsmith")]
+pub struct Jobs {
+    pub inner: q::Jobs,
+}
+
+#[pymethods]
+impl Jobs {
+    /// Add a job: enqueue(kind, args=None, queue="default", tenant_id=None, priority=0,
+    /// max_attempts=25, run_at=None, unique_key=None, unique_states=None,
+    /// concurrency_key=None) -> {"id": int, "duplicate": bool}.
+    ///
+    /// Raises InvalidInputError naming every bad field, NotFoundError for an unknown tenant.
+    #[pyo3(signature = (kind, args = None, **options))]
+    fn enqueue(
+        &self,
+        py: Python<'_>,
+        kind: &Bound<'_, PyAny>,
+        args: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let job = new_job(py, kind, args, options)?;
+        let done = call(py, || block(self.inner.enqueue(job)))?;
+        to_py(py, &done)
+    }
+
+    /// Add many jobs in one transaction: enqueue_many([{"kind": ..., "args": ..., ...}, ...]).
+    /// Each is answered on its own: {"id", "duplicate"}, or {"error": {...}} for a bad one (the
+    /// others are added all the same).
+    fn enqueue_many(&self, py: Python<'_>, jobs: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let value = value_json("jobs", jobs).map_err(|e| to_py_err(py, &e))?;
+        let Value::Array(items) = value else {
+            return Err(to_py_err(
+                py,
+                &core::Error::invalid_field("jobs", &value.to_string(), "must be a list of dicts"),
+            ));
+        };
+        // Each item parsed on its own, so one bad item does not drop the others.
+        let mut parsed: Vec<Result<q::NewJob, core::Error>> = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            parsed.push(core::from_json::<q::NewJob>(item).map_err(|e| prefixed(&e, i)));
+        }
+        let good: Vec<q::NewJob> = parsed
+            .iter()
+            .filter_map(|p| p.as_ref().ok().cloned())
+            .collect();
+        let added = call(py, || block(self.inner.enqueue_many(good)))?;
+        let mut added = added.into_iter();
+        let out = PyList::empty(py);
+        for p in parsed {
+            let result = match p {
+                Ok(_) => added
+                    .next()
+                    .unwrap_or_else(|| Err(core::Error::internal("missing result"))),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(done) => out.append(to_py(py, &done)?)?,
+                Err(e) => {
+                    let d = PyDict::new(py);
+                    d.set_item("error", json_py(py, &e.to_json())?)?;
+                    out.append(d)?;
+                }
+            }
+        }
+        Ok(out.into_any().unbind())
+    }
+
+    /// Fetch a job (a dict with its errors and progress). Raises NotFoundError.
+    fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let id = job_id(py, id)?;
+        let job = call(py, || block(self.inner.get(id)))?;
+        to_py(py, &job)
+    }
+
+    /// Jobs by id: list(state=None, kind=None, queue=None, tenant_id=None, after=None,
+    /// limit=100) -> list of dicts.
+    #[pyo3(signature = (**filter))]
+    fn list(&self, py: Python<'_>, filter: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+        let filter: q::JobFilter = parse(py, filter)?;
+        let jobs = call(py, || block(self.inner.list(&filter)))?;
+        to_py(py, &jobs)
+    }
+
+    /// Run a job that is not running again now. Raises ConflictError if it is running.
+    fn retry(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let id = job_id(py, id)?;
+        let job = call(py, || block(self.inner.retry(id)))?;
+        to_py(py, &job)
+    }
+
+    /// Cancel a job that is not final. Raises ConflictError if it already is.
+    fn cancel(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let id = job_id(py, id)?;
+        let job = call(py, || block(self.inner.cancel(id)))?;
+        to_py(py, &job)
+    }
+
+    /// Jobs per state: {"available": n, "scheduled": n, "running": n, ...}.
+    #[pyo3(signature = (tenant_id = None))]
+    fn stats(&self, py: Python<'_>, tenant_id: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let tenant = tenant_id
+            .map(|t| text_arg(py, "tenant_id", t).map(core::TenantId::new))
+            .transpose()?;
+        let stats = call(py, || block(self.inner.stats(tenant.as_ref())))?;
+        to_py(py, &stats)
+    }
+}
+
+fn prefixed(e: &core::Error, i: usize) -> core::Error {
+    if e.fields().is_empty() {
+        return core::Error::new(e.kind(), e.message());
+    }
+    core::Error::invalid_fields(
+        e.fields()
+            .iter()
+            .map(|f| {
+                core::FieldError::new(
+                    &format!("jobs[{i}].{}", f.field),
+                    &f.value,
+                    f.reason.clone(),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn new_job(
+    py: Python<'_>,
+    kind: &Bound<'_, PyAny>,
+    args: Option<&Bound<'_, PyAny>>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<q::NewJob> {
+    let mut map = match kwargs_json(options).map_err(|e| to_py_err(py, &e))? {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    map.insert("kind".into(), Value::String(text_arg(py, "kind", kind)?));
+    if let Some(a) = args.filter(|a| !a.is_none()) {
+        map.insert(
+            "args".into(),
+            value_json("args", a).map_err(|e| to_py_err(py, &e))?,
+        );
+    }
+    core::from_json(Value::Object(map)).map_err(|e| to_py_err(py, &e))
+}
+
+/// A Python callable run for one kind.
+struct PyHandler {
+    f: Arc<Py<PyAny>>,
+}
+
+impl q::Handler for PyHandler {
+    fn run(&self, ctx: JobContext) -> HandlerFuture {
+        let f = self.f.clone();
+        Box::pin(async move {
+            let job = ctx.job;
+            tokio::task::spawn_blocking(move || Python::attach(|py| run_handler(py, &f, &job)))
+                .await
+                .map_err(|e| HandlerError::new(format!("the handler thread failed: {e}")))?
+        })
+    }
+}
+
+/// Call the handler with the job dict (running its coroutine if it returns one); an exception
+/// becomes the attempt's error.
+fn run_handler(py: Python<'_>, f: &Py<PyAny>, job: &q::Job) -> Result<(), HandlerError> {
+    let outcome = (|| -> PyResult<()> {
+        let arg = to_py(py, job)?;
+        let result = f.call1(py, (arg,))?;
+        let inspect = py.import("inspect")?;
+        if inspect
+            .call_method1("iscoroutine", (&result,))?
+            .is_truthy()?
+        {
+            py.import("asyncio")?.call_method1("run", (result,))?;
+        }
+        Ok(())
+    })();
+    outcome.map_err(|e| {
+        let kind = e
+            .get_type(py)
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "Exception".into());
+        let text = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+        HandlerError::new(if text.is_empty() {
+            kind
+        } else {
+            format!("{kind}: {text}")
+        })
+    })
+}
+
+/// Runs jobs with Python handlers, from engine.worker(queues=[("default", 10)], lease_ms=30000,
+/// poll_ms=1000, job_timeout_ms=60000, max_backoff_ms=86400000, keep_final_secs=604800).
+///
+/// Built in: "noop", and "sleep" with args {"ms": N}. register() handlers, then run_until_idle(),
+/// or start() and later shutdown().
+#[pyclass(frozen, module = "tagsmith")]
+pub struct Worker {
+    setup: Mutex<Option<q::Worker>>,
+    running: Mutex<Option<(tokio::runtime::Runtime, q::WorkerHandle)>>,
+}
+
+impl Worker {
+    pub fn new(
+        py: Python<'_>,
+        engine: &core::Engine,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let options: q::WorkerOptions = parse(py, options)?;
+        let worker = q::Worker::new(engine, options).map_err(|e| to_py_err(py, &e))?;
+        Ok(Self {
+            setup: Mutex::new(Some(worker)),
+            running: Mutex::new(None),
+        })
+    }
+
+    fn take(&self, py: Python<'_>) -> PyResult<q::Worker> {
+        self.setup
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| to_py_err(py, &started()))
+    }
+}
+
+fn started() -> core::Error {
+    core::Error::new(
+        core::ErrorKind::Conflict,
+        "this worker was already started: make a new one with engine.worker()",
+    )
+}
+
+fn runtime() -> core::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| core::Error::internal(format!("cannot start the worker runtime: {e}")))
+}
+
+#[pymethods]
+impl Worker {
+    /// Run `handler(job: dict)` (a function or an async def) for jobs of `kind`:
+    /// register(kind, handler, timeout_ms=None, max_backoff_ms=None).
+    #[pyo3(signature = (kind, handler, timeout_ms = None, max_backoff_ms = None))]
+    fn register(
+        &self,
+        py: Python<'_>,
+        kind: &Bound<'_, PyAny>,
+        handler: &Bound<'_, PyAny>,
+        timeout_ms: Option<u64>,
+        max_backoff_ms: Option<u64>,
+    ) -> PyResult<()> {
+        let kind = text_arg(py, "kind", kind)?;
+        if !handler.is_callable() {
+            return Err(to_py_err(
+                py,
+                &core::Error::invalid_field(
+                    "handler",
+                    &handler.repr()?.to_string(),
+                    "must be callable",
+                ),
+            ));
+        }
+        let mut guard = self.setup.lock().unwrap_or_else(|p| p.into_inner());
+        let worker = guard.as_mut().ok_or_else(|| to_py_err(py, &started()))?;
+        worker.register_with(
+            &kind,
+            PyHandler {
+                f: Arc::new(handler.clone().unbind()),
+            },
+            q::KindOptions {
+                timeout: timeout_ms.map(Duration::from_millis),
+                max_backoff: max_backoff_ms.map(Duration::from_millis),
+            },
+        );
+        Ok(())
+    }
+
+    /// Enqueue a job at every occurrence of a cron expression, once per occurrence however many
+    /// workers run it: periodic(name, cron, kind, args=None, **job_options).
+    #[pyo3(signature = (name, cron, kind, args = None, **options))]
+    fn periodic(
+        &self,
+        py: Python<'_>,
+        name: &Bound<'_, PyAny>,
+        cron: &Bound<'_, PyAny>,
+        kind: &Bound<'_, PyAny>,
+        args: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let name = text_arg(py, "name", name)?;
+        let cron = text_arg(py, "cron", cron)?;
+        let job = new_job(py, kind, args, options)?;
+        let mut guard = self.setup.lock().unwrap_or_else(|p| p.into_inner());
+        let worker = guard.as_mut().ok_or_else(|| to_py_err(py, &started()))?;
+        worker
+            .periodic(&name, &cron, job)
+            .map_err(|e| to_py_err(py, &e))
+    }
+
+    /// Run until no job is available, running or retryable; returns the report dict
+    /// ({"completed", "retried", "discarded", "released", "lost", "rescued"}).
+    fn run_until_idle(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let worker = self.take(py)?;
+        let report = call(py, move || runtime()?.block_on(worker.run_until_idle()))?;
+        to_py(py, &report)
+    }
+
+    /// Start running jobs in the background (returns at once).
+    fn start(&self, py: Python<'_>) -> PyResult<()> {
+        let worker = self.take(py)?;
+        let rt = runtime().map_err(|e| to_py_err(py, &e))?;
+        let handle = {
+            let _entered = rt.enter();
+            worker.start()
+        };
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some((rt, handle));
+        Ok(())
+    }
+
+    /// Stop: running jobs get `deadline_ms` to finish, the rest are released; returns the
+    /// report dict. A worker never started reports nothing done.
+    #[pyo3(signature = (deadline_ms = 10000))]
+    fn shutdown(&self, py: Python<'_>, deadline_ms: u64) -> PyResult<Py<PyAny>> {
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let report = match running {
+            Some((rt, handle)) => py.detach(|| {
+                let report = rt.block_on(handle.shutdown(Duration::from_millis(deadline_ms)));
+                rt.shutdown_timeout(Duration::from_secs(5));
+                report
+            }),
+            None => q::WorkerReport::default(),
+        };
+        to_py(py, &report)
+    }
+}
