@@ -211,11 +211,14 @@ export interface TrackingPatch {
 export interface ChangeEvent {
   seq: number
   tenantId: string
-  entity: 'tenant' | 'customer' | 'tracking'
+  entity: 'tenant' | 'customer' | 'tracking' | 'job'
   id: string
   action: 'created' | 'updated' | 'deleted' | 'status_changed'
+  /** The record's version; a job's attempt. */
   version: number
   syncStatus: SyncStatus | null
+  /** A job's state after the change. */
+  jobState: JobState | null
   at: Time
 }
 
@@ -243,6 +246,107 @@ export interface EngineOptions {
   eventRetention?: EventRetention
   /** SQLite: how long a write waits for another process's lock, in ms (default 5000, at most 3600000). */
   busyTimeoutMs?: number
+  /** Enqueue a sync job of this kind with every tracking change, in the same commit (native only). */
+  syncJobs?: { kind: string; queue?: string }
+}
+
+export type JobState = 'available' | 'scheduled' | 'running' | 'retryable' | 'completed' | 'discarded' | 'cancelled'
+
+/** Options of a new job (`jobs.enqueue(kind, args, opts)`). */
+export interface EnqueueOptions {
+  /** Default `default`. */
+  queue?: string
+  /** The tenant the job works for: its state changes go to that tenant's event log. */
+  tenantId?: string
+  /** 0 (first) to 9 (last). */
+  priority?: number
+  /** Attempts in all (1–1000, default 25). */
+  maxAttempts?: number
+  /** RFC 3339 time: run no earlier. */
+  runAt?: string
+  /** Skip (answering the holder, `duplicate: true`) while a job with this key is in `uniqueStates`. */
+  uniqueKey?: string
+  uniqueStates?: JobState[]
+  /** One job with this key runs at a time. */
+  concurrencyKey?: string
+}
+
+export interface Enqueued {
+  id: number
+  duplicate: boolean
+}
+
+/** An item `enqueueMany` refused (the others were added). */
+export interface JobItemError {
+  code: string
+  message: string
+  fields: FieldError[]
+}
+
+export interface JobRecord {
+  id: number
+  tenantId: string | null
+  queue: string
+  kind: string
+  args: unknown
+  priority: number
+  state: JobState
+  attempt: number
+  maxAttempts: number
+  scheduledAt: Time
+  uniqueKey: string | null
+  concurrencyKey: string | null
+  /** One entry per failed attempt. */
+  errors: Array<{ at: Time; attempt: number; message: string }>
+  progress: { percent: number; message: string | null } | null
+  leaseOwner: string | null
+  leaseExpiresAt: Time | null
+  createdAt: Time
+  attemptedAt: Time | null
+  finalizedAt: Time | null
+}
+
+export interface JobFilter {
+  state?: JobState
+  kind?: string
+  queue?: string
+  tenantId?: string
+  /** Only ids above this one (paging). */
+  after?: number
+  /** Default 100, at most 1000. */
+  limit?: number
+}
+
+export interface JobStats {
+  available: number
+  scheduled: number
+  running: number
+  retryable: number
+  completed: number
+  discarded: number
+  cancelled: number
+}
+
+export interface WorkerOptions {
+  /** `[name, concurrency]` pairs (default `[['default', 10]]`). */
+  queues?: Array<[string, number]>
+  id?: string
+  /** At most 30000 (default). */
+  leaseMs?: number
+  pollMs?: number
+  jobTimeoutMs?: number
+  maxBackoffMs?: number
+  keepFinalSecs?: number
+  maintenanceMs?: number
+}
+
+export interface WorkerReport {
+  completed: number
+  retried: number
+  discarded: number
+  released: number
+  lost: number
+  rescued: number
 }
 
 export interface DeleteOptions {
@@ -256,6 +360,16 @@ export interface Engine {
   [Symbol.dispose](): void
 }
 
+
+/** Handlers get the job as a plain object and may return a value or a Promise. */
+export interface Worker {
+  /** Run `handler(job)` for jobs of `kind`; a throw or a rejection fails that attempt (its message is recorded) and the worker lives on. */
+  register(
+    kind: string,
+    handler: (job: JobRecord) => unknown,
+    opts?: { timeoutMs?: number; maxBackoffMs?: number },
+  ): void
+}
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -324,6 +438,13 @@ export declare class Engine {
    * `missed` > 0 means some were pruned before they were read.
    */
   events(tenantId: string, after?: number, limit?: number): EventBatch
+  /** The job queue: enqueue, list, get, retry, cancel, stats. */
+  jobs(): Jobs
+  /**
+   * A worker running jobs with JS handlers, with optional `{ queues: [[name, concurrency]],
+   * leaseMs, pollMs, jobTimeoutMs, maxBackoffMs, keepFinalSecs, maintenanceMs, id }`.
+   */
+  worker(opts?: WorkerOptions): Worker
   /** Close the storage; later calls fail with `unavailable`. Safe to call twice. */
   close(): void
   /** Create a tenant. `invalid_input` for a bad name. */
@@ -342,6 +463,31 @@ export declare class Engine {
   customers(tenantId: string): Customers
   /** The trackings of one tenant. Returns at once; each operation checks the tenant. */
   trackings(tenantId: string): Trackings
+}
+
+/** The engine's job queue, from `engine.jobs()`. */
+export declare class Jobs {
+  /**
+   * Add a job: `enqueue(kind, args?, { queue, tenantId, priority, maxAttempts, runAt,
+   * uniqueKey, uniqueStates, concurrencyKey })` → `{ id, duplicate }`.
+   */
+  enqueue(kind: string, args?: unknown, opts?: EnqueueOptions): Promise<Enqueued>
+  /**
+   * Add many jobs in one transaction: `enqueueMany([{ kind, args, ...options }])`. Each is
+   * answered on its own: `{ id, duplicate }`, or `{ error }` for a bad one (the others are
+   * added all the same).
+   */
+  enqueueMany(jobs: Array<{ kind: string; args?: unknown } & EnqueueOptions>): Promise<Array<Enqueued | { error: JobItemError }>>
+  /** Fetch a job (with its errors and progress). `not_found` if unknown. */
+  get(id: number): Promise<JobRecord>
+  /** Jobs by id: `list({ state, kind, queue, tenantId, after, limit })`. */
+  list(opts?: JobFilter): Promise<JobRecord[]>
+  /** Run a job that is not running again now. `conflict` if it is running. */
+  retry(id: number): Promise<JobRecord>
+  /** Cancel a job that is not final. `conflict` if it already is. */
+  cancel(id: number): Promise<JobRecord>
+  /** Jobs per state (of one tenant, or all). */
+  stats(tenantId?: string): Promise<JobStats>
 }
 
 /** r" One tenant's trackings (from `engine.trackings(tenantId)`). Same thread rules as `Engine`. */
@@ -372,6 +518,33 @@ export declare class Trackings {
   delete(id: string, opts?: DeleteOptions): Promise<Tracking>
   /** `delete`, inline. */
   deleteSync(id: string, opts?: DeleteOptions): Tracking
+}
+
+/**
+ * Runs jobs with JS handlers, from `engine.worker(opts)`. Built in: `noop`, and `sleep` with
+ * args `{ ms }`. `register` handlers, then `runUntilIdle()`, or `start()` and later
+ * `shutdown()`.
+ */
+export declare class Worker {
+  /**
+   * Run `handler(job)` (returning a value or a Promise) for jobs of `kind`, with optional
+   * `{ timeoutMs, maxBackoffMs }`.
+   */
+  _register(kind: string, handler: (jobJson: string) => Promise<void>, opts?: { timeoutMs?: number; maxBackoffMs?: number }): void
+  /**
+   * Enqueue a job at every occurrence of a cron expression, once per occurrence however many
+   * workers run it: `periodic(name, cron, kind, args?, opts?)`.
+   */
+  periodic(name: string, cron: string, kind: string, args?: unknown, opts?: EnqueueOptions): void
+  /** Run until no job is available, running or retryable; resolves with the report. */
+  runUntilIdle(): Promise<WorkerReport>
+  /** Start running jobs in the background (returns at once). */
+  start(): void
+  /**
+   * Stop: running jobs get `deadlineMs` (default 10 000) to finish, the rest are released;
+   * resolves with the report.
+   */
+  shutdown(deadlineMs?: number): Promise<WorkerReport>
 }
 
 /**

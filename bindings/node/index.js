@@ -5,7 +5,7 @@
 'use strict'
 
 const binding = require('./binding.js')
-const { Engine, Customers, Trackings, __napiBindingTarget } = binding
+const { Engine, Customers, Trackings, Jobs, Worker, __napiBindingTarget } = binding
 
 Engine.prototype[Symbol.asyncDispose] = async function asyncDispose() {
   this.close()
@@ -15,7 +15,16 @@ Engine.prototype[Symbol.dispose] = function dispose() {
 }
 
 // Time fields of every record and event, at any depth of a result (records, pages, batches).
-const TIME_KEYS = ['createdAt', 'updatedAt', 'lastSyncedAt', 'at']
+const TIME_KEYS = [
+  'createdAt',
+  'updatedAt',
+  'lastSyncedAt',
+  'at',
+  'scheduledAt',
+  'attemptedAt',
+  'finalizedAt',
+  'leaseExpiresAt',
+]
 
 function withDates(value) {
   if (Array.isArray(value)) {
@@ -26,6 +35,7 @@ function withDates(value) {
     }
     if (value.items) withDates(value.items)
     if (value.events) withDates(value.events)
+    if (Array.isArray(value.errors)) withDates(value.errors)
   }
   return value
 }
@@ -52,9 +62,27 @@ function datesFrom(cls, names) {
 datesFrom(Engine, ['createTenant', 'getTenant', 'listTenants'])
 datesFrom(Customers, ['create', 'get', 'list', 'update', 'delete'])
 datesFrom(Trackings, ['create', 'get', 'list', 'update', 'delete'])
+datesFrom(Jobs, ['enqueue', 'enqueueMany', 'get', 'list', 'retry', 'cancel', 'stats'])
+datesFrom(Worker, ['runUntilIdle', 'shutdown'])
+
+// A handler gets the job as a plain object (times as Dates) and may return a value or a
+// Promise; the native side always gets a Promise, so a throw and a rejection fail the attempt
+// the same way.
+const register = Worker.prototype._register
+Worker.prototype.register = function (kind, handler, opts) {
+  const call =
+    typeof handler === 'function'
+      ? async (jobJson) => {
+          await handler(revive(jobJson))
+        }
+      : handler
+  return register.call(this, kind, call, opts)
+}
+delete Worker.prototype._register
+
 const events = Engine.prototype.events
 Engine.prototype.events = function (...args) {
   return revive(events.apply(this, args))
 }
 
-module.exports = { Engine, Customers, Trackings, __napiBindingTarget }
+module.exports = { Engine, Customers, Trackings, Jobs, Worker, __napiBindingTarget }

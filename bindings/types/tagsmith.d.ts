@@ -194,11 +194,14 @@ export interface TrackingPatch {
 export interface ChangeEvent {
   seq: number
   tenantId: string
-  entity: 'tenant' | 'customer' | 'tracking'
+  entity: 'tenant' | 'customer' | 'tracking' | 'job'
   id: string
   action: 'created' | 'updated' | 'deleted' | 'status_changed'
+  /** The record's version; a job's attempt. */
   version: number
   syncStatus: SyncStatus | null
+  /** A job's state after the change. */
+  jobState: JobState | null
   at: Time
 }
 
@@ -226,6 +229,107 @@ export interface EngineOptions {
   eventRetention?: EventRetention
   /** SQLite: how long a write waits for another process's lock, in ms (default 5000, at most 3600000). */
   busyTimeoutMs?: number
+  /** Enqueue a sync job of this kind with every tracking change, in the same commit (native only). */
+  syncJobs?: { kind: string; queue?: string }
+}
+
+export type JobState = 'available' | 'scheduled' | 'running' | 'retryable' | 'completed' | 'discarded' | 'cancelled'
+
+/** Options of a new job (`jobs.enqueue(kind, args, opts)`). */
+export interface EnqueueOptions {
+  /** Default `default`. */
+  queue?: string
+  /** The tenant the job works for: its state changes go to that tenant's event log. */
+  tenantId?: string
+  /** 0 (first) to 9 (last). */
+  priority?: number
+  /** Attempts in all (1–1000, default 25). */
+  maxAttempts?: number
+  /** RFC 3339 time: run no earlier. */
+  runAt?: string
+  /** Skip (answering the holder, `duplicate: true`) while a job with this key is in `uniqueStates`. */
+  uniqueKey?: string
+  uniqueStates?: JobState[]
+  /** One job with this key runs at a time. */
+  concurrencyKey?: string
+}
+
+export interface Enqueued {
+  id: number
+  duplicate: boolean
+}
+
+/** An item `enqueueMany` refused (the others were added). */
+export interface JobItemError {
+  code: string
+  message: string
+  fields: FieldError[]
+}
+
+export interface JobRecord {
+  id: number
+  tenantId: string | null
+  queue: string
+  kind: string
+  args: unknown
+  priority: number
+  state: JobState
+  attempt: number
+  maxAttempts: number
+  scheduledAt: Time
+  uniqueKey: string | null
+  concurrencyKey: string | null
+  /** One entry per failed attempt. */
+  errors: Array<{ at: Time; attempt: number; message: string }>
+  progress: { percent: number; message: string | null } | null
+  leaseOwner: string | null
+  leaseExpiresAt: Time | null
+  createdAt: Time
+  attemptedAt: Time | null
+  finalizedAt: Time | null
+}
+
+export interface JobFilter {
+  state?: JobState
+  kind?: string
+  queue?: string
+  tenantId?: string
+  /** Only ids above this one (paging). */
+  after?: number
+  /** Default 100, at most 1000. */
+  limit?: number
+}
+
+export interface JobStats {
+  available: number
+  scheduled: number
+  running: number
+  retryable: number
+  completed: number
+  discarded: number
+  cancelled: number
+}
+
+export interface WorkerOptions {
+  /** `[name, concurrency]` pairs (default `[['default', 10]]`). */
+  queues?: Array<[string, number]>
+  id?: string
+  /** At most 30000 (default). */
+  leaseMs?: number
+  pollMs?: number
+  jobTimeoutMs?: number
+  maxBackoffMs?: number
+  keepFinalSecs?: number
+  maintenanceMs?: number
+}
+
+export interface WorkerReport {
+  completed: number
+  retried: number
+  discarded: number
+  released: number
+  lost: number
+  rescued: number
 }
 
 export interface DeleteOptions {

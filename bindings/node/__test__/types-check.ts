@@ -1,7 +1,7 @@
 // Compiled with `tsc --noEmit` only: proves the generated index.d.ts is valid and describes the
 // API the tests use. Never run.
 import { Engine } from '../index.js'
-import type { Customer, EventBatch, Page, TagsmithError, Tracking, TrackingPatch } from '../index.js'
+import type { Customer, Enqueued, EventBatch, JobRecord, JobState, Page, TagsmithError, Tracking, TrackingPatch, WorkerReport } from '../index.js'
 
 export async function check(path: string): Promise<string> {
   await using engine = await Engine.open(path)
@@ -37,4 +37,19 @@ export async function check(path: string): Promise<string> {
     if (err.code === 'not_found') return err.fields.map((f) => f.field).join(',') + err.httpStatus
   }
   return next ?? engine.backend
+}
+
+export async function checkJobs(engine: Engine): Promise<number> {
+  const jobs = engine.jobs()
+  const added: Enqueued = await jobs.enqueue('send_report', { to: 'ops' }, { priority: 1, uniqueKey: 'k' })
+  const job: JobRecord = await jobs.get(added.id)
+  const state: JobState = job.state
+  const worker = engine.worker({ queues: [['default', 4]], maxBackoffMs: 10 })
+  worker.register('send_report', async (j: JobRecord) => {
+    if (j.errors.length > 0 && j.errors[0].at instanceof Date) return
+  })
+  const report: WorkerReport = await worker.runUntilIdle()
+  // @ts-expect-error states are a closed set of strings
+  await jobs.list({ state: 'done' })
+  return report.completed + (state === 'completed' ? 1 : 0)
 }

@@ -7,6 +7,8 @@
 //! here is one `resource_class!` line. Every operation is one closure that runs either inline
 //! (`…Sync` methods) or on the libuv thread pool (`AsyncTask`, Promise methods).
 
+mod jobs;
+
 use napi::bindgen_prelude::{
     AsyncTask, FromNapiValue, JsObjectValue, Object, ToNapiValue, Unknown,
 };
@@ -316,6 +318,22 @@ impl Engine {
                 self.inner.events_with(&TenantId::new(tenant?), &options),
             ))
         })
+    }
+
+    /// The job queue: enqueue, list, get, retry, cancel, stats.
+    #[napi(catch_unwind)]
+    pub fn jobs(&self) -> jobs::Jobs {
+        jobs::Jobs {
+            inner: self.inner.jobs(),
+        }
+    }
+
+    /// A worker running jobs with JS handlers, with optional `{ queues: [[name, concurrency]],
+    /// leaseMs, pollMs, jobTimeoutMs, maxBackoffMs, keepFinalSecs, maintenanceMs, id }`.
+    #[napi(catch_unwind, ts_args_type = "opts?: WorkerOptions")]
+    pub fn worker(&self, env: Env, opts: Option<Unknown<'_>>) -> napi::Result<jobs::Worker> {
+        let opts = options_arg(opts);
+        run_sync(&env, || jobs::Worker::new(&self.inner, opts))
     }
 
     /// Close the storage; later calls fail with `unavailable`. Safe to call twice.

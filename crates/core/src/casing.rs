@@ -1,13 +1,13 @@
 //! Key casing for JavaScript runtimes: Rust and Python spell fields in snake_case, JS in
 //! camelCase. The rules live here so the Node and WASM bindings convert the same way.
 //!
-//! Maps that hold data keyed by users or platforms (`ga4_params`, `external_ids`) keep their
+//! Maps that hold data keyed by users or platforms (`ga4_params`, `external_ids`, a job's `args`) keep their
 //! keys as given, at every depth.
 
 use serde_json::{Map, Value};
 
 /// Fields whose value is a user-keyed map: its keys are data, not field names.
-const USER_MAPS: [&str; 2] = ["ga4_params", "external_ids"];
+const USER_MAPS: [&str; 3] = ["ga4_params", "external_ids", "args"];
 
 /// `websiteUrl` → `website_url`.
 pub fn snake_case(key: &str) -> String {

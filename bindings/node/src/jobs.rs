@@ -1,0 +1,429 @@
+//! The job queue from Node: `engine.jobs()` (Promise methods returning plain objects) and
+//! `engine.worker(opts)` running JS handlers. A handler is called on the JS thread through a
+//! threadsafe function (`index.js` wraps it so it always returns a Promise); a thrown error or a
+//! rejected Promise fails that attempt with its message recorded, and the worker lives on. The
+//! worker itself runs on its own small tokio runtime; `runUntilIdle` and `shutdown` wait on the
+//! libuv pool, so the JS thread stays free to run handlers.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use napi::bindgen_prelude::{AsyncTask, Function, Promise, Unknown};
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::{Env, Status};
+use napi_derive::napi;
+use serde_json::Value as Json;
+use tagsmith_core::casing::to_js_json;
+use tagsmith_core::queue::{self as q, HandlerError, HandlerFuture, JobContext};
+use tagsmith_core::{Error as CoreError, TenantId, from_json};
+
+use crate::{CamelJson, Job, Outcome, json_arg, options_arg, run_sync, spawn, string_arg, to_json};
+
+/// A job number argument.
+fn job_id(value: Unknown<'_>) -> Outcome<q::JobId> {
+    match json_arg(value, "id")? {
+        Json::Number(n) if n.as_i64().is_some_and(|i| i > 0) => {
+            Ok(q::JobId(n.as_i64().unwrap_or_default()))
+        }
+        other => Err(CoreError::invalid_field(
+            "id",
+            &other.to_string(),
+            "must be a positive job number",
+        )),
+    }
+}
+
+/// `{kind, args, ...options}` from JS: option keys to snake_case, `args` kept as given.
+fn new_job(kind: Outcome<String>, args: Outcome<Json>, opts: Outcome<Json>) -> Outcome<q::NewJob> {
+    let mut map = match opts? {
+        Json::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    map.insert("kind".into(), Json::String(kind?));
+    let args = args?;
+    if !args.is_null() {
+        map.insert("args".into(), args);
+    }
+    from_json(Json::Object(map))
+}
+
+/// The engine's job queue, from `engine.jobs()`.
+#[napi]
+pub struct Jobs {
+    pub(crate) inner: q::Jobs,
+}
+
+#[napi]
+impl Jobs {
+    /// Add a job: `enqueue(kind, args?, { queue, tenantId, priority, maxAttempts, runAt,
+    /// uniqueKey, uniqueStates, concurrencyKey })` → `{ id, duplicate }`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "kind: string, args?: unknown, opts?: EnqueueOptions",
+        ts_return_type = "Promise<Enqueued>"
+    )]
+    pub fn enqueue(
+        &self,
+        kind: Unknown<'_>,
+        args: Option<Unknown<'_>>,
+        opts: Option<Unknown<'_>>,
+    ) -> AsyncTask<Job<CamelJson>> {
+        let job = new_job(
+            string_arg(kind, "kind"),
+            args.map_or(Ok(Json::Null), |a| json_arg(a, "args")),
+            options_arg(opts),
+        );
+        let jobs = self.inner.clone();
+        spawn(move || to_json(tagsmith_core::ffi::block_on(jobs.enqueue(job?))))
+    }
+
+    /// Add many jobs in one transaction: `enqueueMany([{ kind, args, ...options }])`. Each is
+    /// answered on its own: `{ id, duplicate }`, or `{ error }` for a bad one (the others are
+    /// added all the same).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "jobs: Array<{ kind: string; args?: unknown } & EnqueueOptions>",
+        ts_return_type = "Promise<Array<Enqueued | { error: JobItemError }>>"
+    )]
+    pub fn enqueue_many(&self, jobs: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+        let items = json_arg(jobs, "jobs");
+        let handle = self.inner.clone();
+        spawn(move || {
+            let Json::Array(items) = items? else {
+                return Err(CoreError::invalid_field(
+                    "jobs",
+                    "not an array",
+                    "must be an array of jobs",
+                ));
+            };
+            let parsed: Vec<Outcome<q::NewJob>> = items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let mut item = match item {
+                        Json::Object(m) => m,
+                        other => {
+                            return Err(CoreError::invalid_field(
+                                &format!("jobs[{i}]"),
+                                &other.to_string(),
+                                "must be an object",
+                            ));
+                        }
+                    };
+                    let args = item.remove("args").unwrap_or(Json::Null);
+                    let kind = match item.remove("kind") {
+                        Some(Json::String(k)) => Ok(k),
+                        other => Ok(other.map(|v| v.to_string()).unwrap_or_default()),
+                    };
+                    let opts = tagsmith_core::casing::keys_to_snake(Json::Object(item));
+                    new_job(kind, Ok(args), Ok(opts)).map_err(|e| prefixed(&e, i))
+                })
+                .collect();
+            let good: Vec<q::NewJob> = parsed
+                .iter()
+                .filter_map(|p| p.as_ref().ok().cloned())
+                .collect();
+            let mut added = tagsmith_core::ffi::block_on(handle.enqueue_many(good))?.into_iter();
+            let out: Vec<Json> = parsed
+                .into_iter()
+                .map(|p| {
+                    let result = match p {
+                        Ok(_) => added
+                            .next()
+                            .unwrap_or_else(|| Err(CoreError::internal("missing result"))),
+                        Err(e) => Err(e),
+                    };
+                    match result {
+                        Ok(done) => serde_json::json!({"id": done.id, "duplicate": done.duplicate}),
+                        Err(e) => serde_json::json!({
+                            "error": serde_json::to_value(tagsmith_core::ffi::ErrorView::camel(&e))
+                                .unwrap_or(Json::Null)
+                        }),
+                    }
+                })
+                .collect();
+            Ok(CamelJson(Json::Array(out).to_string()))
+        })
+    }
+
+    /// Fetch a job (with its errors and progress). `not_found` if unknown.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "id: number",
+        ts_return_type = "Promise<JobRecord>"
+    )]
+    pub fn get(&self, id: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+        let id = job_id(id);
+        let jobs = self.inner.clone();
+        spawn(move || to_json(tagsmith_core::ffi::block_on(jobs.get(id?))))
+    }
+
+    /// Jobs by id: `list({ state, kind, queue, tenantId, after, limit })`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "opts?: JobFilter",
+        ts_return_type = "Promise<JobRecord[]>"
+    )]
+    pub fn list(&self, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
+        let opts = options_arg(opts);
+        let jobs = self.inner.clone();
+        spawn(move || {
+            let filter: q::JobFilter = from_json(opts?)?;
+            to_json(tagsmith_core::ffi::block_on(jobs.list(&filter)))
+        })
+    }
+
+    /// Run a job that is not running again now. `conflict` if it is running.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "id: number",
+        ts_return_type = "Promise<JobRecord>"
+    )]
+    pub fn retry(&self, id: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+        let id = job_id(id);
+        let jobs = self.inner.clone();
+        spawn(move || to_json(tagsmith_core::ffi::block_on(jobs.retry(id?))))
+    }
+
+    /// Cancel a job that is not final. `conflict` if it already is.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "id: number",
+        ts_return_type = "Promise<JobRecord>"
+    )]
+    pub fn cancel(&self, id: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+        let id = job_id(id);
+        let jobs = self.inner.clone();
+        spawn(move || to_json(tagsmith_core::ffi::block_on(jobs.cancel(id?))))
+    }
+
+    /// Jobs per state (of one tenant, or all).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "tenantId?: string",
+        ts_return_type = "Promise<JobStats>"
+    )]
+    pub fn stats(&self, tenant_id: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
+        let tenant = tenant_id
+            .map(|t| string_arg(t, "tenantId").map(TenantId::new))
+            .transpose();
+        let jobs = self.inner.clone();
+        spawn(move || {
+            let tenant = tenant?;
+            to_json(tagsmith_core::ffi::block_on(jobs.stats(tenant.as_ref())))
+        })
+    }
+}
+
+fn prefixed(e: &CoreError, i: usize) -> CoreError {
+    if e.fields().is_empty() {
+        return CoreError::new(e.kind(), e.message());
+    }
+    CoreError::invalid_fields(
+        e.fields()
+            .iter()
+            .map(|f| {
+                tagsmith_core::FieldError::new(
+                    &format!("jobs[{i}].{}", f.field),
+                    &f.value,
+                    f.reason.clone(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The JS handler: called with the job as JSON text, it returns a Promise (`index.js` makes it
+/// `async`).
+type JsHandler = ThreadsafeFunction<String, Promise<()>, String, Status, false>;
+
+struct NodeHandler {
+    f: Arc<JsHandler>,
+}
+
+impl q::Handler for NodeHandler {
+    fn run(&self, ctx: JobContext) -> HandlerFuture {
+        let f = self.f.clone();
+        Box::pin(async move {
+            let text = to_js_json(&ctx.job)
+                .map_err(|e| HandlerError::new(format!("encoding the job: {e}")))?;
+            let promise = f
+                .call_async_catch(text)
+                .await
+                .map_err(|e| HandlerError::new(e.reason.clone()))?;
+            promise
+                .await
+                .map_err(|e| HandlerError::new(e.reason.clone()))
+        })
+    }
+}
+
+fn runtime() -> Outcome<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CoreError::internal(format!("cannot start the worker runtime: {e}")))
+}
+
+fn started() -> CoreError {
+    CoreError::new(
+        tagsmith_core::ErrorKind::Conflict,
+        "this worker was already started: make a new one with engine.worker()",
+    )
+}
+
+/// Runs jobs with JS handlers, from `engine.worker(opts)`. Built in: `noop`, and `sleep` with
+/// args `{ ms }`. `register` handlers, then `runUntilIdle()`, or `start()` and later
+/// `shutdown()`.
+#[napi]
+pub struct Worker {
+    setup: Arc<Mutex<Option<q::Worker>>>,
+    running: Arc<Mutex<Option<(tokio::runtime::Runtime, q::WorkerHandle)>>>,
+}
+
+impl Worker {
+    pub(crate) fn new(engine: &tagsmith_core::Engine, opts: Outcome<Json>) -> Outcome<Self> {
+        let options: q::WorkerOptions = from_json(opts?)?;
+        Ok(Self {
+            setup: Arc::new(Mutex::new(Some(q::Worker::new(engine, options)?))),
+            running: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    fn take(&self) -> Outcome<q::Worker> {
+        self.setup
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(started)
+    }
+}
+
+/// What a worker did (`{ completed, retried, discarded, released, lost, rescued }`).
+fn report(r: q::WorkerReport) -> Outcome<CamelJson> {
+    to_json(Ok(r))
+}
+
+#[napi]
+impl Worker {
+    /// Run `handler(job)` (returning a value or a Promise) for jobs of `kind`, with optional
+    /// `{ timeoutMs, maxBackoffMs }`.
+    #[napi(
+        js_name = "_register",
+        catch_unwind,
+        ts_args_type = "kind: string, handler: (jobJson: string) => Promise<void>, opts?: { timeoutMs?: number; maxBackoffMs?: number }"
+    )]
+    pub fn register(
+        &self,
+        env: Env,
+        kind: Unknown<'_>,
+        handler: Function<'_, String, Promise<()>>,
+        opts: Option<Unknown<'_>>,
+    ) -> napi::Result<()> {
+        let kind = string_arg(kind, "kind");
+        let opts = options_arg(opts);
+        let tsfn = handler
+            .build_threadsafe_function::<String>()
+            .callee_handled::<false>()
+            .build();
+        run_sync(&env, move || {
+            let tsfn =
+                tsfn.map_err(|e| CoreError::internal(format!("cannot hold the handler: {e}")))?;
+            #[derive(serde::Deserialize, Default)]
+            #[serde(deny_unknown_fields, default)]
+            struct KindOpts {
+                timeout_ms: Option<u64>,
+                max_backoff_ms: Option<u64>,
+            }
+            impl tagsmith_core::Request for KindOpts {}
+            let o: KindOpts = from_json(opts?)?;
+            let mut guard = self.setup.lock().unwrap_or_else(|p| p.into_inner());
+            let worker = guard.as_mut().ok_or_else(started)?;
+            worker.register_with(
+                &kind?,
+                NodeHandler { f: Arc::new(tsfn) },
+                q::KindOptions {
+                    timeout: o.timeout_ms.map(Duration::from_millis),
+                    max_backoff: o.max_backoff_ms.map(Duration::from_millis),
+                },
+            );
+            Ok(())
+        })
+    }
+
+    /// Enqueue a job at every occurrence of a cron expression, once per occurrence however many
+    /// workers run it: `periodic(name, cron, kind, args?, opts?)`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "name: string, cron: string, kind: string, args?: unknown, opts?: EnqueueOptions"
+    )]
+    pub fn periodic(
+        &self,
+        env: Env,
+        name: Unknown<'_>,
+        cron: Unknown<'_>,
+        kind: Unknown<'_>,
+        args: Option<Unknown<'_>>,
+        opts: Option<Unknown<'_>>,
+    ) -> napi::Result<()> {
+        let name = string_arg(name, "name");
+        let cron = string_arg(cron, "cron");
+        let job = new_job(
+            string_arg(kind, "kind"),
+            args.map_or(Ok(Json::Null), |a| json_arg(a, "args")),
+            options_arg(opts),
+        );
+        run_sync(&env, move || {
+            let mut guard = self.setup.lock().unwrap_or_else(|p| p.into_inner());
+            let worker = guard.as_mut().ok_or_else(started)?;
+            worker.periodic(&name?, &cron?, job?)
+        })
+    }
+
+    /// Run until no job is available, running or retryable; resolves with the report.
+    #[napi(catch_unwind, ts_return_type = "Promise<WorkerReport>")]
+    pub fn run_until_idle(&self) -> AsyncTask<Job<CamelJson>> {
+        let worker = self.take();
+        spawn(move || report(runtime()?.block_on(worker?.run_until_idle())?))
+    }
+
+    /// Start running jobs in the background (returns at once).
+    #[napi(catch_unwind)]
+    pub fn start(&self, env: Env) -> napi::Result<()> {
+        run_sync(&env, || {
+            let worker = self.take()?;
+            let rt = runtime()?;
+            let handle = {
+                let _entered = rt.enter();
+                worker.start()
+            };
+            *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some((rt, handle));
+            Ok(())
+        })
+    }
+
+    /// Stop: running jobs get `deadlineMs` (default 10 000) to finish, the rest are released;
+    /// resolves with the report.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "deadlineMs?: number",
+        ts_return_type = "Promise<WorkerReport>"
+    )]
+    pub fn shutdown(&self, deadline_ms: Option<u32>) -> AsyncTask<Job<CamelJson>> {
+        let running = self.running.clone();
+        let deadline = Duration::from_millis(u64::from(deadline_ms.unwrap_or(10_000)));
+        spawn(move || {
+            let taken = running.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let r = match taken {
+                Some((rt, handle)) => {
+                    let r = rt.block_on(handle.shutdown(deadline));
+                    rt.shutdown_timeout(Duration::from_secs(5));
+                    r
+                }
+                None => q::WorkerReport::default(),
+            };
+            report(r)
+        })
+    }
+}
