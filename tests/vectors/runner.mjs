@@ -4,7 +4,7 @@
 //
 // usage: const failures = await runVector(() => Engine.inMemory(), vector); // [] when it passes
 
-const USER_MAPS = new Set(['ga4_params']);
+const USER_MAPS = new Set(['ga4_params', 'args']);
 
 export const camel = (k) => k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 
@@ -65,6 +65,7 @@ export async function runVector(makeEngine, vector) {
     const args = toCamelKeys(resolve(step.args ?? {}));
     const customers = () => engine.customers(tenant);
     const trackings = () => engine.trackings(tenant);
+    const jobs = () => engine.jobs();
     const ops = {
       create_tenant: () => engine.createTenant(args.name),
       get_tenant: () => engine.getTenant(id),
@@ -78,6 +79,15 @@ export async function runVector(makeEngine, vector) {
       list_trackings: () => trackings().list(args),
       update_tracking: () => trackings().update(id, args),
       delete_tracking: () => trackings().delete(id, args),
+      enqueue_job: () => {
+        const { kind, args: jobArgs, ...options } = args;
+        return jobs().enqueue(kind, jobArgs, options);
+      },
+      get_job: () => jobs().get(id),
+      cancel_job: () => jobs().cancel(id),
+      retry_job: () => jobs().retry(id),
+      job_stats: () => jobs().stats(args.tenantId),
+      run_jobs: () => engine.worker({ maxBackoffMs: 10, pollMs: 50 }).runUntilIdle(),
     };
     const expect = step.expect ?? { ok: {} };
     let result;

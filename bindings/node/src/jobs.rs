@@ -19,18 +19,9 @@ use tagsmith_core::{Error as CoreError, TenantId, from_json};
 
 use crate::{CamelJson, Job, Outcome, json_arg, options_arg, run_sync, spawn, string_arg, to_json};
 
-/// A job number argument.
+/// A job number argument (a number, or its decimal text).
 fn job_id(value: Unknown<'_>) -> Outcome<q::JobId> {
-    match json_arg(value, "id")? {
-        Json::Number(n) if n.as_i64().is_some_and(|i| i > 0) => {
-            Ok(q::JobId(n.as_i64().unwrap_or_default()))
-        }
-        other => Err(CoreError::invalid_field(
-            "id",
-            &other.to_string(),
-            "must be a positive job number",
-        )),
-    }
+    tagsmith_core::ffi::job_id(&json_arg(value, "id")?)
 }
 
 /// `{kind, args, ...options}` from JS: option keys to snake_case, `args` kept as given.

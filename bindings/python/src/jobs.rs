@@ -58,15 +58,9 @@ fn datetimes(py: Python<'_>, obj: &Bound<'_, PyAny>, value: &Value) -> PyResult<
 }
 
 fn job_id(py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<q::JobId> {
-    match value_json("id", id).map_err(|e| to_py_err(py, &e))? {
-        Value::Number(n) if n.as_i64().is_some_and(|i| i > 0) => {
-            Ok(q::JobId(n.as_i64().unwrap_or(0)))
-        }
-        other => Err(to_py_err(
-            py,
-            &core::Error::invalid_field("id", &other.to_string(), "must be a positive job number"),
-        )),
-    }
+    value_json("id", id)
+        .and_then(|v| core::ffi::job_id(&v))
+        .map_err(|e| to_py_err(py, &e))
 }
 
 /// The engine's job queue, from engine.jobs().

@@ -235,6 +235,11 @@ window.tagsmithTest = {
     const vectors = [];
     for (const file of files) {
       const vector = await (await fetch(`/tests/vectors/${file}`)).json();
+      if (vector.native_only) {
+        // The browser build has no queue: these vectors are for native runtimes.
+        vectors.push({ file, name: vector.name, steps: 0, skipped: true, failures: [] });
+        continue;
+      }
       let failures;
       try {
         failures = await runVector(() => Engine.inMemory(), vector);

@@ -92,6 +92,9 @@ fn describe(
         quoted_after(&inner, "expected ")
             .or_else(|| quoted_after(&inner, "expected one of "))
             .map(|v| serde_json::Value::String(v.to_owned()))
+    } else if inner.starts_with(crate::timestamp::NOT_RFC3339) && path != "." {
+        // A bad time, like an unknown enum value, must not hide the other bad fields.
+        Some(serde_json::Value::String("1970-01-01T00:00:00Z".to_owned()))
     } else {
         None
     };

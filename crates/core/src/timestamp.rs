@@ -5,6 +5,9 @@ use std::fmt;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+/// How a time that does not parse is described (request parsing recognizes it).
+pub(crate) const NOT_RFC3339: &str = "must be an RFC 3339 time";
+
 /// A UTC instant with microsecond precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
@@ -33,9 +36,8 @@ impl Timestamp {
     /// # Errors
     /// `invalid_input` naming `field` when the text is not RFC 3339.
     pub fn parse_rfc3339(field: &str, text: &str) -> crate::Result<Self> {
-        let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
-            crate::Error::invalid_field(field, text, format!("must be an RFC 3339 time: {e}"))
-        })?;
+        let t = OffsetDateTime::parse(text, &Rfc3339)
+            .map_err(|e| crate::Error::invalid_field(field, text, format!("{NOT_RFC3339}: {e}")))?;
         Ok(Self((t.unix_timestamp_nanos() / 1000) as i64))
     }
 }

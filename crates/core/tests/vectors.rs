@@ -51,8 +51,13 @@ impl Ctx {
         if let Some(literal) = name.strip_prefix('=') {
             return literal.to_owned();
         }
-        match self.saved.get(name).and_then(|v| v["id"].as_str()) {
-            Some(id) => id.to_owned(),
+        let id = self.saved.get(name).and_then(|v| match &v["id"] {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()), // a job number
+            _ => None,
+        });
+        match id {
+            Some(id) => id,
             None => panic!(
                 "the vector names {name:?}, which no earlier step saved (write \"={name}\" for a literal id)"
             ),
@@ -124,6 +129,25 @@ async fn run_step(engine: &Engine, ctx: &mut Ctx, step: &Value) -> Result<Value,
                 .delete(&TrackingId::new(id), take_version(&mut args))
                 .await,
         ),
+        "enqueue_job" => to_json(engine.jobs().enqueue(from_json(args)?).await),
+        "get_job" => to_json(engine.jobs().get(id.parse()?).await),
+        "cancel_job" => to_json(engine.jobs().cancel(id.parse()?).await),
+        "retry_job" => to_json(engine.jobs().retry(id.parse()?).await),
+        "job_stats" => {
+            let tenant = args["tenant_id"].as_str().map(TenantId::new);
+            to_json(engine.jobs().stats(tenant.as_ref()).await)
+        }
+        "run_jobs" => {
+            // Workers run on tokio (the vectors' own steps need no runtime).
+            let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+            let options = tagsmith_core::queue::WorkerOptions {
+                max_backoff_ms: 10,
+                poll_ms: 50,
+                ..Default::default()
+            };
+            let worker = tagsmith_core::queue::Worker::new(engine, options)?;
+            to_json(rt.block_on(worker.run_until_idle()))
+        }
         other => panic!("unknown op {other}"),
     }
 }
