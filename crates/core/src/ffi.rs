@@ -115,6 +115,29 @@ pub fn check_finite(field: &str, value: f64) -> Result<f64> {
     }
 }
 
+/// A job number from a host value: a positive integer, or its decimal text (ids from URLs).
+///
+/// # Errors
+/// `invalid_input` naming `id` for anything else.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn job_id(value: &serde_json::Value) -> crate::Result<crate::queue::JobId> {
+    match value {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .filter(|i| *i > 0)
+            .map(crate::queue::JobId)
+            .ok_or_else(|| {
+                Error::invalid_field("id", &n.to_string(), "must be a positive job number")
+            }),
+        serde_json::Value::String(s) => s.parse(),
+        other => Err(Error::invalid_field(
+            "id",
+            &other.to_string(),
+            "must be a positive job number",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,28 +175,5 @@ mod tests {
         assert_eq!((o.after, o.limit), (None, None));
         let e = events_options(Some(serde_json::json!(-1)), None).unwrap_err();
         assert_eq!(e.fields()[0].field, "after");
-    }
-}
-
-/// A job number from a host value: a positive integer, or its decimal text (ids from URLs).
-///
-/// # Errors
-/// `invalid_input` naming `id` for anything else.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn job_id(value: &serde_json::Value) -> crate::Result<crate::queue::JobId> {
-    match value {
-        serde_json::Value::Number(n) => n
-            .as_i64()
-            .filter(|i| *i > 0)
-            .map(crate::queue::JobId)
-            .ok_or_else(|| {
-                Error::invalid_field("id", &n.to_string(), "must be a positive job number")
-            }),
-        serde_json::Value::String(s) => s.parse(),
-        other => Err(Error::invalid_field(
-            "id",
-            &other.to_string(),
-            "must be a positive job number",
-        )),
     }
 }
