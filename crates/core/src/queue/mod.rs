@@ -107,9 +107,10 @@ pub trait QueueStore: Send + Sync {
     /// Jobs per state (of one tenant, or all).
     async fn stats(&self, tenant: Option<&crate::TenantId>) -> Result<JobStats>;
 
-    /// Jobs a worker still has to wait for: available, running, retryable, or scheduled no
-    /// later than `now` (what `run_until_idle` waits out).
-    async fn pending(&self, now: Timestamp) -> Result<u64>;
+    /// Whether any job is one a worker still has to wait for: available, running, retryable, or
+    /// scheduled no later than `now` (what `run_until_idle` waits out). Cheap: it stops at the
+    /// first such job.
+    async fn has_pending(&self, now: Timestamp) -> Result<bool>;
 
     /// The earliest `scheduled_at` of a job waiting in `queue` (scheduled or retryable), so an
     /// idle worker knows when to look again.

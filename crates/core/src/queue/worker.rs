@@ -502,9 +502,9 @@ impl Worker {
             tokio::pin!(settled);
             settled.as_mut().enable();
             if shared.inflight().is_empty() {
-                match shared.store()?.pending(shared.engine.now()).await {
-                    Ok(0) => break,
-                    Ok(_) => failures = 0,
+                match shared.store()?.has_pending(shared.engine.now()).await {
+                    Ok(false) => break,
+                    Ok(true) => failures = 0,
                     Err(e) if failures < 50 && e.is_retryable() => failures += 1,
                     Err(e) => {
                         handle.shutdown(Duration::from_secs(1)).await;

@@ -448,17 +448,13 @@ impl QueueStore for MemoryStore {
         .await
     }
 
-    async fn pending(&self, now: Timestamp) -> Result<u64> {
+    async fn has_pending(&self, now: Timestamp) -> Result<bool> {
         self.with(|s| {
-            Ok(s.jobs
-                .rows
-                .values()
-                .filter(|(j, _)| match j.state {
-                    JobState::Available | JobState::Running | JobState::Retryable => true,
-                    JobState::Scheduled => j.scheduled_at <= now,
-                    _ => false,
-                })
-                .count() as u64)
+            Ok(s.jobs.rows.values().any(|(j, _)| match j.state {
+                JobState::Available | JobState::Running | JobState::Retryable => true,
+                JobState::Scheduled => j.scheduled_at <= now,
+                _ => false,
+            }))
         })
         .await
     }

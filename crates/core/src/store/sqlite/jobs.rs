@@ -628,15 +628,14 @@ impl QueueStore for SqliteStore {
         .await
     }
 
-    async fn pending(&self, now: Timestamp) -> Result<u64> {
+    async fn has_pending(&self, now: Timestamp) -> Result<bool> {
         self.read(|c| {
             c.prepare_cached(
-                "SELECT (SELECT count(*) FROM jobs WHERE state IN ('available', 'scheduled', \
-                 'retryable') AND (state <> 'scheduled' OR scheduled_at <= ?1)) \
-                 + (SELECT count(*) FROM jobs WHERE state = 'running')",
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'running') \
+                 OR EXISTS (SELECT 1 FROM jobs WHERE state IN ('available', 'scheduled', \
+                 'retryable') AND (state <> 'scheduled' OR scheduled_at <= ?1))",
             )
-            .and_then(|mut s| s.query_row([now.as_micros()], |r| r.get::<_, i64>(0)))
-            .map(|n| n as u64)
+            .and_then(|mut s| s.query_row([now.as_micros()], |r| r.get::<_, bool>(0)))
             .map_err(sql_error)
         })
         .await
