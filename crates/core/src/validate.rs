@@ -43,6 +43,10 @@ impl Problems {
         self.0.push(FieldError::new(field, value, reason));
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub(crate) fn into_result(self) -> crate::Result<()> {
         if self.0.is_empty() {
             Ok(())

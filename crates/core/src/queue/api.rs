@@ -46,7 +46,12 @@ impl Jobs {
         let mut good = Vec::with_capacity(jobs.len());
         for (i, job) in jobs.into_iter().enumerate() {
             let mut p = Problems::default();
-            job.problems(&mut p, &format!("jobs[{i}]."));
+            job.problems(&mut p, "");
+            if !p.is_empty() {
+                // Only a bad item pays for naming its position.
+                p = Problems::default();
+                job.problems(&mut p, &format!("jobs[{i}]."));
+            }
             match p.into_result() {
                 Ok(()) => {
                     out.push(None);

@@ -192,8 +192,11 @@ impl NewJob {
 
     pub(crate) fn problems(&self, p: &mut Problems, prefix: &str) {
         let f = |name: &str| format!("{prefix}{name}");
-        token(p, &f("kind"), &self.kind);
-        token(p, &f("queue"), &self.queue);
+        for (name, value) in [("kind", &self.kind), ("queue", &self.queue)] {
+            if !is_token(value) {
+                p.add(&f(name), value, TOKEN_RULE);
+            }
+        }
         if self.priority > MAX_PRIORITY {
             p.add(
                 &f("priority"),
@@ -231,7 +234,7 @@ impl NewJob {
                 "needs a unique_key",
             );
         }
-        let args_len = self.args.to_string().len();
+        let args_len = json_len(&self.args);
         if args_len > 1 << 20 {
             p.add(
                 &f("args"),
@@ -251,20 +254,33 @@ impl NewJob {
     }
 }
 
+/// The length of a value's JSON text, counted without building it.
+fn json_len(v: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
+/// What a kind or queue name must be.
+const TOKEN_RULE: &str = "must be 1 to 100 characters of A-Z a-z 0-9 _ . : -";
+
 /// A kind or queue name: 1–100 characters of `A-Za-z0-9_.:-`.
-fn token(p: &mut Problems, field: &str, value: &str) {
-    let ok = !value.is_empty()
+fn is_token(value: &str) -> bool {
+    !value.is_empty()
         && value.len() <= 100
         && value
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
-    if !ok {
-        p.add(
-            field,
-            value,
-            "must be 1 to 100 characters of A-Z a-z 0-9 _ . : -",
-        );
-    }
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
 }
 
 /// One failed attempt, kept on the job.

@@ -148,39 +148,52 @@ fn initial(job: &NewJob, now: Timestamp) -> (JobState, Timestamp) {
     (state, at)
 }
 
+/// The multi-row insert of [`INSERT_ROWS`] jobs, built once.
+fn insert_rows_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "INSERT INTO jobs (tenant_id, queue, kind, args, priority, state, max_attempts, \
+             scheduled_at, unique_key, unique_states, concurrency_key, created_at) VALUES {}",
+            vec!["(?,?,?,?,?,?,?,?,NULL,0,?,?)"; INSERT_ROWS].join(",")
+        )
+    })
+}
+
 /// Insert [`INSERT_ROWS`] jobs without unique keys in one statement. The writer holds the
 /// database, so their ids are the consecutive numbers ending at the last inserted rowid.
 fn insert_rows(conn: &Connection, jobs: &[NewJob], now: Timestamp) -> Result<Vec<Enqueued>> {
-    use rusqlite::types::Value;
-    let row = "(?,?,?,?,?,?,?,?,NULL,0,?,?)";
-    let sql = format!(
-        "INSERT INTO jobs (tenant_id, queue, kind, args, priority, state, max_attempts, \
-         scheduled_at, unique_key, unique_states, concurrency_key, created_at) VALUES {}",
-        vec![row; jobs.len()].join(",")
-    );
-    let mut values: Vec<Value> = Vec::with_capacity(jobs.len() * 10);
-    for job in jobs {
+    let sql = insert_rows_sql();
+    let args: Vec<String> = jobs
+        .iter()
+        .map(|j| serde_json::to_string(&j.args))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Error::internal(format!("job args: {e}")))?;
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
+    // Bound in place (SQLite copies each value): no per-value allocation.
+    let mut i = 0;
+    let mut bind = |v: &dyn rusqlite::ToSql| {
+        i += 1;
+        stmt.raw_bind_parameter(i, v)
+    };
+    for (job, args) in jobs.iter().zip(&args) {
         let (state, at) = initial(job, now);
-        let args = serde_json::to_string(&job.args)
-            .map_err(|e| Error::internal(format!("job args: {e}")))?;
-        values.extend([
-            job.tenant_id
-                .as_ref()
-                .map_or(Value::Null, |t| Value::Text(t.as_str().to_owned())),
-            Value::Text(job.queue.clone()),
-            Value::Text(job.kind.clone()),
-            Value::Text(args),
-            Value::Integer(job.priority.into()),
-            Value::Text(state.as_str().to_owned()),
-            Value::Integer(job.max_attempts.into()),
-            Value::Integer(at.as_micros()),
-            job.concurrency_key.clone().map_or(Value::Null, Value::Text),
-            Value::Integer(now.as_micros()),
-        ]);
-    }
-    conn.prepare_cached(&sql)
-        .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
+        (|| -> rusqlite::Result<()> {
+            bind(&job.tenant_id.as_ref().map(TenantId::as_str))?;
+            bind(&job.queue)?;
+            bind(&job.kind)?;
+            bind(args)?;
+            bind(&job.priority)?;
+            bind(&state.as_str())?;
+            bind(&job.max_attempts)?;
+            bind(&at.as_micros())?;
+            bind(&job.concurrency_key)?;
+            bind(&now.as_micros())
+        })()
         .map_err(sql_error)?;
+    }
+    stmt.raw_execute().map_err(sql_error)?;
+    drop(stmt);
     let last = conn.last_insert_rowid();
     let first = last - jobs.len() as i64 + 1;
     let mut out = Vec::with_capacity(jobs.len());
