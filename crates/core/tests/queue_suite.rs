@@ -532,6 +532,28 @@ fn a_job_enqueued_in_a_dropped_unit_is_not_there<S: CoreStore>(s: S) {
     });
 }
 
+fn completions_ride_along_with_the_next_claim<S: CoreStore>(s: S) {
+    block(async {
+        let added = s
+            .enqueue(&[job("a"), job("b"), job("c")], t(0))
+            .await
+            .unwrap();
+        s.claim(&claim("default", "w", 1, 0)).await.unwrap();
+        let late = done(added[0].id, 1, Outcome::Completed);
+        let stale = done(added[1].id, 1, Outcome::Completed); // never claimed
+        let (applied, got) = s
+            .finish_and_claim("w", &[late, stale], &claim("default", "w", 2, 1))
+            .await
+            .unwrap();
+        assert_eq!(applied, [true, false]);
+        assert_eq!(ids(&got), [added[1].id.0, added[2].id.0]);
+        assert_eq!(
+            s.get_job(added[0].id).await.unwrap().state,
+            JobState::Completed
+        );
+    });
+}
+
 macro_rules! queue_suite {
     ($name:ident, $make:expr) => {
         mod $name {
@@ -568,6 +590,10 @@ macro_rules! queue_suite {
             #[test]
             fn tenant_jobs_publish_their_states() {
                 super::tenant_jobs_publish_their_states($make);
+            }
+            #[test]
+            fn completions_ride_along_with_the_next_claim() {
+                super::completions_ride_along_with_the_next_claim($make);
             }
             #[test]
             fn a_job_enqueued_in_a_dropped_unit_is_not_there() {

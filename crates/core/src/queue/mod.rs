@@ -76,6 +76,22 @@ pub trait QueueStore: Send + Sync {
     /// that attempt under this worker's lease; returns, per item, whether it applied.
     async fn finish(&self, worker: &str, done: &[Finish], now: Timestamp) -> Result<Vec<bool>>;
 
+    /// [`finish`](Self::finish) then [`claim`](Self::claim), in one transaction where the
+    /// backend can (a worker's completions ride along with its next claim).
+    async fn finish_and_claim(
+        &self,
+        worker: &str,
+        done: &[Finish],
+        claim: &Claim<'_>,
+    ) -> Result<(Vec<bool>, Vec<Job>)> {
+        let applied = if done.is_empty() {
+            Vec::new()
+        } else {
+            self.finish(worker, done, claim.now).await?
+        };
+        Ok((applied, self.claim(claim).await?))
+    }
+
     /// Record a running job's progress (guarded like `finish`); whether it applied.
     async fn set_progress(
         &self,

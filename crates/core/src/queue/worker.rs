@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, Semaphore, mpsc, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::cron::Periodic;
@@ -324,8 +324,11 @@ struct Shared {
     periodic: Vec<Periodic>,
     inflight: Mutex<HashMap<JobId, Inflight>>,
     counters: Counters,
-    /// Outcomes on their way to storage.
-    done: mpsc::UnboundedSender<Finish>,
+    /// Outcomes on their way to storage: written by the next claim (in its transaction) or by
+    /// the completer, whichever comes first.
+    outcomes: Mutex<Vec<Finish>>,
+    /// An outcome was added (wakes the completer).
+    outcome_added: Notify,
     /// A slot freed or an outcome landed (fetchers and `run_until_idle` look again).
     settled: Notify,
     /// Tenants whose logs got job events since the last prune.
@@ -343,6 +346,49 @@ impl Shared {
 
     fn inflight(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Inflight>> {
         self.inflight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hand an attempt's outcome to storage (the next claim or the completer writes it).
+    fn report(&self, outcome: Finish) {
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(outcome);
+        self.outcome_added.notify_one();
+    }
+
+    /// Take the outcomes waiting to be written.
+    fn take_outcomes(&self) -> Vec<Finish> {
+        std::mem::take(&mut *self.outcomes.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Put back outcomes storage did not take (first, in order), for the completer to retry.
+    fn return_outcomes(&self, mut batch: Vec<Finish>) {
+        let mut pending = self.outcomes.lock().unwrap_or_else(|p| p.into_inner());
+        batch.append(&mut pending);
+        *pending = batch;
+        drop(pending);
+        self.outcome_added.notify_one();
+    }
+
+    /// Outcomes storage took: the jobs leave this worker (a lost one is counted).
+    fn settle(&self, batch: &[Finish], applied: &[bool]) {
+        let mut tenants = Vec::new();
+        {
+            let mut inflight = self.inflight();
+            for (f, ok) in batch.iter().zip(applied) {
+                if let Some(job) = inflight.remove(&f.id)
+                    && let Some(t) = job.tenant
+                {
+                    tenants.push(t);
+                }
+                if !ok {
+                    self.counters.lost.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        self.touched(tenants.iter());
+        self.settled.notify_waiters();
     }
 
     /// Wake the subscribers of tenants whose logs got job events, and remember them for pruning.
@@ -449,7 +495,6 @@ impl Worker {
 
     /// Start the worker's tasks on the current tokio runtime.
     pub fn start(self) -> WorkerHandle {
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
         let id = self.options.id.clone().unwrap_or_else(default_id);
         let shared = Arc::new(Shared {
@@ -460,7 +505,8 @@ impl Worker {
             periodic: self.periodic,
             inflight: Mutex::new(HashMap::new()),
             counters: Counters::default(),
-            done: done_tx,
+            outcomes: Mutex::new(Vec::new()),
+            outcome_added: Notify::new(),
             settled: Notify::new(),
             touched: Mutex::new(std::collections::HashSet::new()),
         });
@@ -475,7 +521,7 @@ impl Worker {
                 running.clone(),
             ));
         }
-        let completer = tokio::spawn(complete(shared.clone(), done_rx));
+        let completer = tokio::spawn(complete(shared.clone()));
         let heartbeat = tokio::spawn(heartbeat(shared.clone()));
         tasks.spawn(maintain(shared.clone(), stop_rx));
         WorkerHandle {
@@ -595,7 +641,7 @@ impl WorkerHandle {
                     .counters
                     .released
                     .fetch_add(1, Ordering::Relaxed);
-                let _ = self.shared.done.send(Finish {
+                self.shared.report(Finish {
                     id,
                     attempt,
                     outcome: Outcome::Release,
@@ -654,9 +700,24 @@ async fn fetch(
                 now,
                 lease_until: after(now, shared.lease()),
             };
+            // Outcomes waiting to be written go in the claim's transaction: one commit instead
+            // of two while jobs keep coming.
+            let done = shared.take_outcomes();
             let claimed = match shared.store() {
-                Ok(store) => store.claim(&claim).await,
+                Ok(store) => store.finish_and_claim(&shared.id, &done, &claim).await,
                 Err(e) => Err(e),
+            };
+            let claimed = match claimed {
+                Ok((applied, jobs)) => {
+                    shared.settle(&done, &applied);
+                    Ok(jobs)
+                }
+                Err(e) => {
+                    if !done.is_empty() {
+                        shared.return_outcomes(done);
+                    }
+                    Err(e)
+                }
             };
             match claimed {
                 Ok(jobs) => {
@@ -733,7 +794,7 @@ fn spawn_job(
         if let Some(f) = s.inflight().get_mut(&id) {
             f.reported = true;
         }
-        let _ = s.done.send(outcome);
+        s.report(outcome);
     });
     // Held in the map's lock: the task cannot report before its handle is recorded.
     if let Some(f) = inflight.get_mut(&id) {
@@ -829,59 +890,43 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a non-string panic".to_owned())
 }
 
-/// Write outcomes in batches until the channel closes, retrying a batch until storage takes it.
-async fn complete(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Finish>) {
-    let mut batch = Vec::new();
+/// Write the outcomes no claim took, in batches, retrying a batch until storage takes it.
+async fn complete(shared: Arc<Shared>) {
     let mut failures = 0;
     loop {
-        if batch.is_empty() {
-            match rx.recv().await {
-                Some(f) => batch.push(f),
-                None => return,
-            }
-            // Under load, let a batch gather for a moment: every transaction writes whole
-            // pages to the WAL, so fewer, larger ones cost less per job. An outcome waits at
-            // most a millisecond more; a lone one is written at once.
-            if !rx.is_empty() {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
+        shared.outcome_added.notified().await;
+        // Under load, let a batch gather for a moment (or a claim take it): every transaction
+        // writes whole pages to the WAL, so fewer, larger ones cost less per job. An outcome
+        // waits at most a millisecond more.
+        let waiting = shared
+            .outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len();
+        if waiting > 1 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        while batch.len() < 1000 {
-            match rx.try_recv() {
-                Ok(f) => batch.push(f),
-                Err(_) => break,
+        loop {
+            let batch = shared.take_outcomes();
+            if batch.is_empty() {
+                break;
             }
-        }
-        let written = match shared.store() {
-            Ok(store) => store.finish(&shared.id, &batch, shared.engine.now()).await,
-            Err(e) => Err(e),
-        };
-        match written {
-            Ok(applied) => {
-                failures = 0;
-                let mut tenants = Vec::new();
-                {
-                    let mut inflight = shared.inflight();
-                    for (f, ok) in batch.iter().zip(&applied) {
-                        if let Some(job) = inflight.remove(&f.id)
-                            && let Some(t) = job.tenant
-                        {
-                            tenants.push(t);
-                        }
-                        if !ok {
-                            shared.counters.lost.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
+            let written = match shared.store() {
+                Ok(store) => store.finish(&shared.id, &batch, shared.engine.now()).await,
+                Err(e) => Err(e),
+            };
+            match written {
+                Ok(applied) => {
+                    failures = 0;
+                    shared.settle(&batch, &applied);
                 }
-                shared.touched(tenants.iter());
-                batch.clear();
-                shared.settled.notify_waiters();
-            }
-            Err(_) => {
-                // Locked or gone for now: keep the batch, wait, try again. The jobs stay
-                // leased meanwhile (the heartbeat renews them), so nothing is rescued early.
-                failures += 1;
-                tokio::time::sleep(backoff(failures)).await;
+                Err(_) => {
+                    // Locked or gone for now: keep the batch, wait, try again. The jobs stay
+                    // leased meanwhile (the heartbeat renews them), so nothing is rescued early.
+                    shared.return_outcomes(batch);
+                    failures += 1;
+                    tokio::time::sleep(backoff(failures)).await;
+                }
             }
         }
     }

@@ -280,68 +280,7 @@ impl QueueStore for SqliteStore {
     }
 
     async fn claim(&self, claim: &Claim<'_>) -> Result<Vec<Job>> {
-        let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
-        self.write(|c| {
-            let due = c
-                .prepare_cached(DUE)
-                .and_then(|mut s| {
-                    s.query_map(params![claim.queue, claim.now.as_micros(), limit], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-                })
-                .map_err(sql_error)?;
-            if due.iter().all(|(_, key)| key.is_none()) {
-                return claim_all(c, claim, &due);
-            }
-            let mut keys: Vec<String> = Vec::new();
-            let mut claimed = Vec::with_capacity(due.len());
-            for (id, key) in due {
-                if let Some(k) = key {
-                    let busy = keys.contains(&k)
-                        || c.prepare_cached(
-                            "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'running' \
-                             AND concurrency_key = ?1)",
-                        )
-                        .and_then(|mut s| s.query_row([&k], |r| r.get::<_, bool>(0)))
-                        .map_err(sql_error)?;
-                    if busy {
-                        continue;
-                    }
-                    keys.push(k);
-                }
-                let job = c
-                    .prepare_cached(&format!(
-                        "UPDATE jobs SET state = 'running', attempt = attempt + 1, \
-                         attempted_at = ?2, lease_owner = ?3, lease_expires_at = ?4 \
-                         WHERE id = ?1 RETURNING {JOB_COLS}"
-                    ))
-                    .and_then(|mut s| {
-                        s.query_row(
-                            params![
-                                id,
-                                claim.now.as_micros(),
-                                claim.worker,
-                                claim.lease_until.as_micros()
-                            ],
-                            job_row,
-                        )
-                    })
-                    .map_err(sql_error)?;
-                job_event(
-                    c,
-                    job.tenant_id.as_ref().map(TenantId::as_str),
-                    id,
-                    ChangeAction::StatusChanged,
-                    job.attempt,
-                    JobState::Running,
-                    claim.now,
-                )?;
-                claimed.push(job);
-            }
-            Ok(claimed)
-        })
-        .await
+        self.write(|c| claim_in(c, claim)).await
     }
 
     async fn heartbeat(
@@ -372,39 +311,18 @@ impl QueueStore for SqliteStore {
     }
 
     async fn finish(&self, worker: &str, done: &[Finish], now: Timestamp) -> Result<Vec<bool>> {
+        self.write(|c| finish_in(c, worker, done, now)).await
+    }
+
+    async fn finish_and_claim(
+        &self,
+        worker: &str,
+        done: &[Finish],
+        claim: &Claim<'_>,
+    ) -> Result<(Vec<bool>, Vec<Job>)> {
         self.write(|c| {
-            let completed: Vec<(i64, u32)> = done
-                .iter()
-                .filter(|d| d.outcome == Outcome::Completed)
-                .map(|d| (d.id.0, d.attempt))
-                .collect();
-            let applied = if completed.is_empty() {
-                Vec::new()
-            } else {
-                complete_all(c, worker, &completed, now)?
-            };
-            for (id, tenant) in &applied {
-                if tenant.is_some() {
-                    let attempt = done.iter().find(|d| d.id.0 == *id).map_or(0, |d| d.attempt);
-                    job_event(
-                        c,
-                        tenant.as_deref(),
-                        *id,
-                        ChangeAction::StatusChanged,
-                        attempt,
-                        JobState::Completed,
-                        now,
-                    )?;
-                }
-            }
-            let applied: std::collections::HashSet<i64> =
-                applied.into_iter().map(|(id, _)| id).collect();
-            done.iter()
-                .map(|d| match d.outcome {
-                    Outcome::Completed => Ok(applied.contains(&d.id.0)),
-                    _ => finish_one(c, worker, d, now),
-                })
-                .collect()
+            let applied = finish_in(c, worker, done, claim.now)?;
+            Ok((applied, claim_in(c, claim)?))
         })
         .await
     }
@@ -713,6 +631,105 @@ impl QueueStore for SqliteStore {
 /// Jobs looked at per pruning transaction, and transactions per prune.
 const PRUNE_SCAN: i64 = 2000;
 const PRUNE_WINDOWS: usize = 50;
+
+/// Claim up to `claim.limit` due jobs (see [`QueueStore::claim`]).
+fn claim_in(c: &Connection, claim: &Claim<'_>) -> Result<Vec<Job>> {
+    let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
+
+    let due = c
+        .prepare_cached(DUE)
+        .and_then(|mut s| {
+            s.query_map(params![claim.queue, claim.now.as_micros(), limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(sql_error)?;
+    if due.iter().all(|(_, key)| key.is_none()) {
+        return claim_all(c, claim, &due);
+    }
+    let mut keys: Vec<String> = Vec::new();
+    let mut claimed = Vec::with_capacity(due.len());
+    for (id, key) in due {
+        if let Some(k) = key {
+            let busy = keys.contains(&k)
+                || c.prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'running' \
+                         AND concurrency_key = ?1)",
+                )
+                .and_then(|mut s| s.query_row([&k], |r| r.get::<_, bool>(0)))
+                .map_err(sql_error)?;
+            if busy {
+                continue;
+            }
+            keys.push(k);
+        }
+        let job = c
+            .prepare_cached(&format!(
+                "UPDATE jobs SET state = 'running', attempt = attempt + 1, \
+                     attempted_at = ?2, lease_owner = ?3, lease_expires_at = ?4 \
+                     WHERE id = ?1 RETURNING {JOB_COLS}"
+            ))
+            .and_then(|mut s| {
+                s.query_row(
+                    params![
+                        id,
+                        claim.now.as_micros(),
+                        claim.worker,
+                        claim.lease_until.as_micros()
+                    ],
+                    job_row,
+                )
+            })
+            .map_err(sql_error)?;
+        job_event(
+            c,
+            job.tenant_id.as_ref().map(TenantId::as_str),
+            id,
+            ChangeAction::StatusChanged,
+            job.attempt,
+            JobState::Running,
+            claim.now,
+        )?;
+        claimed.push(job);
+    }
+    Ok(claimed)
+}
+
+/// Apply attempt outcomes (see [`QueueStore::finish`]).
+fn finish_in(c: &Connection, worker: &str, done: &[Finish], now: Timestamp) -> Result<Vec<bool>> {
+    let completed: Vec<(i64, u32)> = done
+        .iter()
+        .filter(|d| d.outcome == Outcome::Completed)
+        .map(|d| (d.id.0, d.attempt))
+        .collect();
+    let applied = if completed.is_empty() {
+        Vec::new()
+    } else {
+        complete_all(c, worker, &completed, now)?
+    };
+    for (id, tenant) in &applied {
+        if tenant.is_some() {
+            let attempt = done.iter().find(|d| d.id.0 == *id).map_or(0, |d| d.attempt);
+            job_event(
+                c,
+                tenant.as_deref(),
+                *id,
+                ChangeAction::StatusChanged,
+                attempt,
+                JobState::Completed,
+                now,
+            )?;
+        }
+    }
+    let applied: std::collections::HashSet<i64> = applied.into_iter().map(|(id, _)| id).collect();
+    done.iter()
+        .map(|d| match d.outcome {
+            Outcome::Completed => Ok(applied.contains(&d.id.0)),
+            _ => finish_one(c, worker, d, now),
+        })
+        .collect()
+}
 
 /// Claim the due jobs found (none with a concurrency key) with one statement.
 fn claim_all(c: &Connection, claim: &Claim<'_>, due: &[(i64, Option<String>)]) -> Result<Vec<Job>> {
