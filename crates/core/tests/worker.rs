@@ -351,3 +351,80 @@ async fn a_tracking_change_and_its_sync_job_commit_together() {
     let err = Engine::open_with(dir.path().join("other.db"), &bad).unwrap_err();
     assert_eq!(err.fields()[0].field, "sync_jobs.kind");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_file_makes_the_worker_back_off_and_resume_losing_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.db");
+    let options: tagsmith_core::EngineOptions =
+        tagsmith_core::from_json(serde_json::json!({"busy_timeout_ms": 50})).unwrap();
+    let engine = Engine::open_with(&path, &options).unwrap();
+    let jobs: Vec<NewJob> = (0..200)
+        .map(|_| NewJob::new("sleep", serde_json::json!({"ms": 2})))
+        .collect();
+    for r in engine.jobs().enqueue_many(jobs).await.unwrap() {
+        r.unwrap();
+    }
+    let handle = Worker::new(&engine, fast()).unwrap().start();
+    // Another process takes the write lock for a while, mid-run: claims and completions fail
+    // with a busy (retryable) error until it lets go.
+    wait_for(&engine, |s| s.completed > 0).await;
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let locked_at = engine.jobs().stats(None).await.unwrap().completed;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let during = engine.jobs().stats(None).await.unwrap();
+    other.execute_batch("COMMIT").unwrap();
+    assert!(
+        during.completed <= locked_at + 1,
+        "nothing commits while the file is locked"
+    );
+    wait_for(&engine, |s| s.completed == 200).await;
+    let report = handle.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(report.lost, 0, "{report:?}");
+    let stats = engine.jobs().stats(None).await.unwrap();
+    assert_eq!(
+        (stats.completed, stats.running, stats.available),
+        (200, 0, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_file_stops_writes_instead_of_losing_them_in_an_unlinked_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("removed.db");
+    let engine = Engine::open(&path).unwrap();
+    let id = engine
+        .jobs()
+        .enqueue(NewJob::new("noop", serde_json::json!({})))
+        .await
+        .unwrap()
+        .id;
+    let moved = dir.path().join("moved-aside.db");
+    std::fs::rename(&path, &moved).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::rename(
+            format!("{}{suffix}", path.display()),
+            format!("{}{suffix}", moved.display()),
+        );
+    }
+    let err = engine
+        .jobs()
+        .enqueue(NewJob::new("noop", serde_json::json!({})))
+        .await
+        .unwrap_err();
+    assert_eq!((err.code(), err.is_retryable()), ("storage", true), "{err}");
+    assert!(err.message().contains("removed or replaced"), "{err}");
+    let err = engine.create_tenant("Ghost").await.unwrap_err();
+    assert_eq!(err.code(), "storage");
+    // A worker backs off (it never claims from the ghost), and a new engine opens the file where
+    // it is now, with the job that was committed.
+    let handle = Worker::new(&engine, fast()).unwrap().start();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(handle.shutdown(Duration::from_secs(1)).await.completed, 0);
+    let moved_engine = Engine::open(&moved).unwrap();
+    assert_eq!(
+        moved_engine.jobs().get(id).await.unwrap().state,
+        JobState::Available
+    );
+}

@@ -231,6 +231,7 @@ impl SqliteStore {
     async fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut guard = self.writer.lock().await;
         let conn = guard.as_mut().ok_or_else(closed)?;
+        self.check_file()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_error)?;

@@ -65,6 +65,58 @@ pub struct SqliteStore {
     writer: tokio::sync::Mutex<Option<Connection>>,
     readers: Vec<Mutex<Option<Connection>>>,
     next_reader: AtomicUsize,
+    /// The file this store opened (none in memory): every write first checks the path still
+    /// names it.
+    file: Option<FileIdentity>,
+}
+
+/// A database file: its path and what it was when opened.
+#[derive(Debug)]
+struct FileIdentity {
+    path: std::path::PathBuf,
+    #[cfg(unix)]
+    id: (u64, u64),
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(not(unix))]
+        let _ = meta;
+        Some(Self {
+            path: path.to_owned(),
+            #[cfg(unix)]
+            id: {
+                use std::os::unix::fs::MetadataExt;
+                (meta.dev(), meta.ino())
+            },
+        })
+    }
+
+    /// `storage` if the file was removed or replaced since it was opened: SQLite would go on
+    /// writing to the unlinked file, which no other process sees. Retryable, so workers back off
+    /// while an operator restores it; a new engine opens whatever is there.
+    fn check(&self) -> Result<()> {
+        let same = match std::fs::metadata(&self.path) {
+            #[cfg(unix)]
+            Ok(meta) => {
+                use std::os::unix::fs::MetadataExt;
+                (meta.dev(), meta.ino()) == self.id
+            }
+            #[cfg(not(unix))]
+            Ok(_) => true,
+            Err(_) => false,
+        };
+        if same {
+            return Ok(());
+        }
+        Err(Error::storage(format!(
+            "the database file {} was removed or replaced while this engine had it open: \
+             nothing more is written to the old file; restore it, or open the engine again",
+            self.path.display()
+        ))
+        .with_retryable(true))
+    }
 }
 
 impl SqliteStore {
@@ -86,6 +138,7 @@ impl SqliteStore {
         let opening = || format!("opening {}", path.display());
         let conn = Connection::open(path).map_err(|e| sql_error(e).context(&opening()))?;
         let mut store = Self::init(conn, true, options).map_err(|e| e.context(&opening()))?;
+        store.file = FileIdentity::of(path);
         for _ in 0..options.readers {
             let reader = open_reader(path, options).map_err(|e| e.context(&opening()))?;
             store.readers.push(Mutex::new(Some(reader)));
@@ -126,7 +179,13 @@ impl SqliteStore {
             writer: tokio::sync::Mutex::new(Some(conn)),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
+            file: None,
         })
+    }
+
+    /// `storage` (retryable) if the file was removed or replaced under this store.
+    pub(crate) fn check_file(&self) -> Result<()> {
+        self.file.as_ref().map_or(Ok(()), FileIdentity::check)
     }
 
     /// Run `f` on an idle reader (the writer when there are none: in-memory databases).
@@ -191,6 +250,7 @@ impl Backend for SqliteStore {
 
     async fn begin(&self) -> Result<Box<dyn Tx + '_>> {
         let conn = self.writer.lock().await;
+        self.check_file()?;
         let c = conn.as_ref().ok_or_else(closed)?;
         c.execute_batch("BEGIN IMMEDIATE").map_err(sql_error)?;
         Ok(Box::new(SqliteTx { conn, open: true }))
