@@ -390,7 +390,7 @@ async fn a_locked_file_makes_the_worker_back_off_and_resume_losing_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_removed_file_stops_writes_instead_of_losing_them_in_an_unlinked_file() {
+async fn a_removed_file_stops_writes_and_a_restored_one_resumes_them() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("removed.db");
     let engine = Engine::open(&path).unwrap();
