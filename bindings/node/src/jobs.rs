@@ -87,50 +87,19 @@ impl Jobs {
                     "must be an array of jobs",
                 ));
             };
-            let parsed: Vec<Outcome<q::NewJob>> = items
+            let items = items
                 .into_iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    let mut item = match item {
-                        Json::Object(m) => m,
-                        other => {
-                            return Err(CoreError::invalid_field(
-                                &format!("jobs[{i}]"),
-                                &other.to_string(),
-                                "must be an object",
-                            ));
-                        }
-                    };
-                    let args = item.remove("args").unwrap_or(Json::Null);
-                    let kind = match item.remove("kind") {
-                        Some(Json::String(k)) => Ok(k),
-                        other => Ok(other.map(|v| v.to_string()).unwrap_or_default()),
-                    };
-                    let opts = tagsmith_core::casing::keys_to_snake(Json::Object(item));
-                    new_job(kind, Ok(args), Ok(opts)).map_err(|e| prefixed(&e, i))
-                })
+                .map(tagsmith_core::casing::keys_to_snake)
                 .collect();
-            let good: Vec<q::NewJob> = parsed
-                .iter()
-                .filter_map(|p| p.as_ref().ok().cloned())
-                .collect();
-            let mut added = tagsmith_core::ffi::block_on(handle.enqueue_many(good))?.into_iter();
-            let out: Vec<Json> = parsed
+            let results = tagsmith_core::ffi::block_on(handle.enqueue_many_json(items))?;
+            let out: Vec<Json> = results
                 .into_iter()
-                .map(|p| {
-                    let result = match p {
-                        Ok(_) => added
-                            .next()
-                            .unwrap_or_else(|| Err(CoreError::internal("missing result"))),
-                        Err(e) => Err(e),
-                    };
-                    match result {
-                        Ok(done) => serde_json::json!({"id": done.id, "duplicate": done.duplicate}),
-                        Err(e) => serde_json::json!({
-                            "error": serde_json::to_value(tagsmith_core::ffi::ErrorView::camel(&e))
-                                .unwrap_or(Json::Null)
-                        }),
-                    }
+                .map(|result| match result {
+                    Ok(done) => serde_json::json!({"id": done.id, "duplicate": done.duplicate}),
+                    Err(e) => serde_json::json!({
+                        "error": serde_json::to_value(tagsmith_core::ffi::ErrorView::camel(&e))
+                            .unwrap_or(Json::Null)
+                    }),
                 })
                 .collect();
             Ok(CamelJson(Json::Array(out).to_string()))
@@ -204,24 +173,6 @@ impl Jobs {
             to_json(tagsmith_core::ffi::block_on(jobs.stats(tenant.as_ref())))
         })
     }
-}
-
-fn prefixed(e: &CoreError, i: usize) -> CoreError {
-    if e.fields().is_empty() {
-        return CoreError::new(e.kind(), e.message());
-    }
-    CoreError::invalid_fields(
-        e.fields()
-            .iter()
-            .map(|f| {
-                tagsmith_core::FieldError::new(
-                    &format!("jobs[{i}].{}", f.field),
-                    &f.value,
-                    f.reason.clone(),
-                )
-            })
-            .collect(),
-    )
 }
 
 /// The JS handler: called with the job as JSON text, it returns a Promise (`index.js` makes it

@@ -100,25 +100,9 @@ impl Jobs {
                 &core::Error::invalid_field("jobs", &value.to_string(), "must be a list of dicts"),
             ));
         };
-        // Each item parsed on its own, so one bad item does not drop the others.
-        let mut parsed: Vec<Result<q::NewJob, core::Error>> = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
-            parsed.push(core::from_json::<q::NewJob>(item).map_err(|e| prefixed(&e, i)));
-        }
-        let good: Vec<q::NewJob> = parsed
-            .iter()
-            .filter_map(|p| p.as_ref().ok().cloned())
-            .collect();
-        let added = call(py, || block(self.inner.enqueue_many(good)))?;
-        let mut added = added.into_iter();
+        let results = call(py, || block(self.inner.enqueue_many_json(items)))?;
         let out = PyList::empty(py);
-        for p in parsed {
-            let result = match p {
-                Ok(_) => added
-                    .next()
-                    .unwrap_or_else(|| Err(core::Error::internal("missing result"))),
-                Err(e) => Err(e),
-            };
+        for result in results {
             match result {
                 Ok(done) => out.append(to_py(py, &done)?)?,
                 Err(e) => {
@@ -170,24 +154,6 @@ impl Jobs {
         let stats = call(py, || block(self.inner.stats(tenant.as_ref())))?;
         to_py(py, &stats)
     }
-}
-
-fn prefixed(e: &core::Error, i: usize) -> core::Error {
-    if e.fields().is_empty() {
-        return core::Error::new(e.kind(), e.message());
-    }
-    core::Error::invalid_fields(
-        e.fields()
-            .iter()
-            .map(|f| {
-                core::FieldError::new(
-                    &format!("jobs[{i}].{}", f.field),
-                    &f.value,
-                    f.reason.clone(),
-                )
-            })
-            .collect(),
-    )
 }
 
 fn new_job(

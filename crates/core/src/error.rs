@@ -220,6 +220,24 @@ impl Error {
         out
     }
 
+    /// The same error with `prefix` before each field path (an item of a batch: `jobs[3].`).
+    #[must_use]
+    pub fn with_field_prefix(self, prefix: &str) -> Self {
+        if self.fields.is_empty() {
+            return self;
+        }
+        let fields = self
+            .fields
+            .into_iter()
+            .map(|f| FieldError {
+                field: format!("{prefix}{}", f.field),
+                ..f
+            })
+            .collect();
+        // Rebuilt so the message names the prefixed fields too.
+        Self::invalid_fields(fields)
+    }
+
     /// A copy for each caller that shares one failure (a single-flight load): kind, message,
     /// fields and hints; the source chain is not copied. (The cache that uses it is native.)
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]

@@ -80,6 +80,40 @@ impl Jobs {
             .collect())
     }
 
+    /// [`enqueue_many`](Self::enqueue_many) from loose JSON items (the bindings' form, snake_case
+    /// keys): each item is parsed on its own, so an item that does not parse is answered with
+    /// its error (fields named `jobs[i].…`) and the others are added all the same.
+    ///
+    /// # Errors
+    /// Only for the batch as a whole (storage failure, unknown tenant of a valid job).
+    pub async fn enqueue_many_json(
+        &self,
+        items: Vec<serde_json::Value>,
+    ) -> Result<Vec<Result<Enqueued>>> {
+        let parsed: Vec<Result<NewJob>> = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                crate::from_json::<NewJob>(item)
+                    .map_err(|e| e.with_field_prefix(&format!("jobs[{i}].")))
+            })
+            .collect();
+        let good: Vec<NewJob> = parsed
+            .iter()
+            .filter_map(|p| p.as_ref().ok().cloned())
+            .collect();
+        let mut added = self.enqueue_many(good).await?.into_iter();
+        Ok(parsed
+            .into_iter()
+            .map(|p| match p {
+                Ok(_) => added
+                    .next()
+                    .unwrap_or_else(|| Err(Error::internal("enqueue returned too few results"))),
+                Err(e) => Err(e),
+            })
+            .collect())
+    }
+
     /// Fetch a job.
     ///
     /// # Errors
