@@ -530,7 +530,7 @@ export declare class Worker {
    * Run `handler(job)` (returning a value or a Promise) for jobs of `kind`, with optional
    * `{ timeoutMs, maxBackoffMs }`.
    */
-  _register(kind: string, handler: (jobJson: string) => Promise<void>, opts?: { timeoutMs?: number; maxBackoffMs?: number }): void
+  _register(kind: string, handler: unknown, opts?: { timeoutMs?: number; maxBackoffMs?: number }): void
   /**
    * Enqueue a job at every occurrence of a cron expression, once per occurrence however many
    * workers run it: `periodic(name, cron, kind, args?, opts?)`.

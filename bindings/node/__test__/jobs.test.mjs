@@ -90,6 +90,7 @@ test('JS handlers run, a throw or a rejection fails only that attempt', async ()
   const states = engine.events(tenant.id).events.filter((e) => e.entity === 'job').map((e) => e.jobState);
   assert.equal(states.filter((s) => s === 'completed').length, 5);
   await assert.rejects(worker.runUntilIdle(), { code: 'conflict' });
+  assert.throws(() => engine.worker().register('x', 'not a function'), (e) => e.code === 'invalid_input' && e.fields[0].field === 'handler');
   engine.close();
 });
 

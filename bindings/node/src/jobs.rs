@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{AsyncTask, Function, Promise, Unknown};
+use napi::bindgen_prelude::{AsyncTask, FromNapiValue, Function, Promise, Unknown};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Status};
 use napi_derive::napi;
@@ -264,24 +264,37 @@ impl Worker {
     #[napi(
         js_name = "_register",
         catch_unwind,
-        ts_args_type = "kind: string, handler: (jobJson: string) => Promise<void>, opts?: { timeoutMs?: number; maxBackoffMs?: number }"
+        ts_args_type = "kind: string, handler: unknown, opts?: { timeoutMs?: number; maxBackoffMs?: number }"
     )]
     pub fn register(
         &self,
         env: Env,
         kind: Unknown<'_>,
-        handler: Function<'_, String, Promise<()>>,
+        handler: Unknown<'_>,
         opts: Option<Unknown<'_>>,
     ) -> napi::Result<()> {
         let kind = string_arg(kind, "kind");
         let opts = options_arg(opts);
-        let tsfn = handler
-            .build_threadsafe_function::<String>()
-            .callee_handled::<false>()
-            .build();
+        let tsfn = if handler.get_type().ok() == Some(napi::ValueType::Function) {
+            Function::<String, Promise<()>>::from_unknown(handler)
+                .and_then(|f| {
+                    f.build_threadsafe_function::<String>()
+                        .callee_handled::<false>()
+                        .build()
+                })
+                .map_err(|e| CoreError::internal(format!("cannot hold the handler: {e}")))
+        } else {
+            let shown = handler
+                .get_type()
+                .map_or_else(|_| "?".to_owned(), |t| t.to_string());
+            Err(CoreError::invalid_field(
+                "handler",
+                &shown,
+                "must be a function",
+            ))
+        };
         run_sync(&env, move || {
-            let tsfn =
-                tsfn.map_err(|e| CoreError::internal(format!("cannot hold the handler: {e}")))?;
+            let tsfn = tsfn?;
             #[derive(serde::Deserialize, Default)]
             #[serde(deny_unknown_fields, default)]
             struct KindOpts {

@@ -3,8 +3,6 @@
 //! key naming the occurrence that covers every state, so a completed occurrence is not added
 //! again either.
 
-use std::str::FromStr;
-
 use croner::Cron;
 
 use super::{JobState, NewJob};
@@ -82,19 +80,5 @@ impl Periodic {
         job.unique_key = Some(format!("cron:{}:{}", self.name, at.as_micros()));
         job.unique_states = Some(JobState::ALL.to_vec());
         Some(job)
-    }
-}
-
-impl FromStr for Periodic {
-    type Err = Error;
-    /// `"<name> <cron expression>"` with a `noop` job (the CLI's `--periodic`).
-    fn from_str(s: &str) -> Result<Self> {
-        let (name, expression) = s.split_once(' ').unwrap_or((s, ""));
-        Self::new(
-            name,
-            expression.trim(),
-            NewJob::new(name, serde_json::json!({})),
-            crate::Env::now(&crate::SystemEnv),
-        )
     }
 }
