@@ -478,6 +478,12 @@ export declare class Jobs {
    * added all the same).
    */
   enqueueMany(jobs: Array<{ kind: string; args?: unknown } & EnqueueOptions>): Promise<Array<Enqueued | { error: JobItemError }>>
+  /**
+   * From a handler: record the job's progress, `progress(job, percent, message?)`, with the
+   * job object the handler was given (its `id`, `attempt` and `leaseOwner`). Published as a
+   * change event of the job's tenant; `conflict` once the worker no longer holds the job.
+   */
+  progress(job: JobRecord, percent: number, message?: string): Promise<void>
   /** Fetch a job (with its errors and progress). `not_found` if unknown. */
   get(id: number): Promise<JobRecord>
   /** Jobs by id: `list({ state, kind, queue, tenantId, after, limit })`. */

@@ -109,3 +109,24 @@ test('a started worker runs in the background and shuts down', async () => {
   assert.throws(() => engine.worker().periodic('nightly', '61 * * * *', 'noop'), { code: 'invalid_input' });
   engine.close();
 });
+
+test('a handler reports progress with the job it was given', async () => {
+  const engine = open();
+  const tenant = engine.createTenantSync('Acme');
+  const jobs = engine.jobs();
+  const { id } = await jobs.enqueue('crawl', {}, { tenantId: tenant.id });
+  let refused;
+  const worker = engine.worker({ pollMs: 20 });
+  worker.register('crawl', async (job) => {
+    await jobs.progress(job, 40, 'page 4 of 10');
+    await jobs.progress(job, 140).catch((e) => (refused = e));
+  });
+  assert.equal((await worker.runUntilIdle()).completed, 1);
+  assert.equal(refused.code, 'invalid_input');
+  assert.equal(refused.fields[0].field, 'percent');
+  const done = await jobs.get(id);
+  assert.deepEqual(done.progress, { percent: 40, message: 'page 4 of 10' });
+  const updated = engine.events(tenant.id).events.filter((e) => e.entity === 'job' && e.action === 'updated');
+  assert.equal(updated.length, 1);
+  engine.close();
+});

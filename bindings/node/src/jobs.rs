@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{AsyncTask, FromNapiValue, Function, Promise, Unknown};
+use napi::bindgen_prelude::{AsyncTask, FromNapiValue, Function, JsObjectValue, Promise, Unknown};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Status};
 use napi_derive::napi;
@@ -103,6 +103,45 @@ impl Jobs {
                 })
                 .collect();
             Ok(CamelJson(Json::Array(out).to_string()))
+        })
+    }
+
+    /// From a handler: record the job's progress, `progress(job, percent, message?)`, with the
+    /// job object the handler was given (its `id`, `attempt` and `leaseOwner`). Published as a
+    /// change event of the job's tenant; `conflict` once the worker no longer holds the job.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "job: JobRecord, percent: number, message?: string",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn progress(
+        &self,
+        job: Unknown<'_>,
+        percent: Unknown<'_>,
+        message: Option<String>,
+    ) -> AsyncTask<Job<crate::Nothing>> {
+        let field = |key: &str| -> Outcome<Json> {
+            let obj = napi::bindgen_prelude::Object::from_unknown(job).map_err(|_| {
+                CoreError::invalid_field("job", "?", "must be the job a handler was given")
+            })?;
+            match obj.get_named_property::<Unknown<'_>>(key) {
+                Ok(v) => json_arg(v, &format!("job.{key}")),
+                Err(_) => Ok(Json::Null),
+            }
+        };
+        let target = (|| {
+            tagsmith_core::ffi::progress_target(
+                &field("id")?,
+                &field("attempt")?,
+                &field("leaseOwner")?,
+                &json_arg(percent, "percent")?,
+            )
+        })();
+        let jobs = self.inner.clone();
+        spawn(move || {
+            let (id, attempt, owner, percent) = target?;
+            tagsmith_core::ffi::block_on(jobs.progress(id, attempt, &owner, percent, message))?;
+            Ok(crate::Nothing)
         })
     }
 

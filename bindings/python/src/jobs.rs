@@ -115,6 +115,39 @@ impl Jobs {
         Ok(out.into_any().unbind())
     }
 
+    /// From a handler: record the job's progress, progress(job, percent, message=None), with
+    /// the job dict the handler was given (its id, attempt and lease owner). Published as a
+    /// change event of the job's tenant. Raises InvalidInputError for a percent above 100,
+    /// ConflictError once the worker no longer holds the job.
+    #[pyo3(signature = (job, percent, message = None))]
+    fn progress(
+        &self,
+        py: Python<'_>,
+        job: &Bound<'_, PyAny>,
+        percent: &Bound<'_, PyAny>,
+        message: Option<String>,
+    ) -> PyResult<()> {
+        let field = |key: &str| -> core::Result<Value> {
+            match job.get_item(key) {
+                Ok(v) => value_json(&format!("job.{key}"), &v),
+                Err(_) => Ok(Value::Null),
+            }
+        };
+        let target = (|| {
+            core::ffi::progress_target(
+                &field("id")?,
+                &field("attempt")?,
+                &field("lease_owner")?,
+                &value_json("percent", percent)?,
+            )
+        })()
+        .map_err(|e| to_py_err(py, &e))?;
+        let (id, attempt, owner, percent) = target;
+        call(py, || {
+            block(self.inner.progress(id, attempt, &owner, percent, message))
+        })
+    }
+
     /// Fetch a job (a dict with its errors and progress). Raises NotFoundError.
     fn get(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let id = job_id(py, id)?;

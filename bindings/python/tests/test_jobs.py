@@ -123,3 +123,29 @@ def test_bad_worker_options_name_the_field(engine):
     with pytest.raises(tagsmith.InvalidInputError) as e:
         w.periodic("nightly", "61 * * * *", "noop")
     assert e.value.fields[0].field == "cron"
+
+
+def test_a_handler_reports_progress_with_the_job_it_was_given(engine):
+    tenant = engine.create_tenant("Acme")
+    jobs = engine.jobs()
+    job_id = jobs.enqueue("crawl", tenant_id=tenant.id)["id"]
+    problems = []
+
+    def crawl(job):
+        jobs.progress(job, 40, "page 4 of 10")
+        try:
+            jobs.progress(job, 140)
+        except tagsmith.InvalidInputError as e:
+            problems.append(e.fields[0].field)
+
+    worker = engine.worker(poll_ms=20)
+    worker.register("crawl", crawl)
+    assert worker.run_until_idle()["completed"] == 1
+    assert problems == ["percent"]
+    done = jobs.get(job_id)
+    assert done["progress"] == {"percent": 40, "message": "page 4 of 10"}
+    # Outside its attempt, the job is no longer held.
+    with pytest.raises(tagsmith.InvalidInputError):
+        jobs.progress(done, 50)  # finished: no lease owner any more
+    kinds = [(e.action, e.job_state) for e in engine.events(tenant.id).events if e.entity == "job"]
+    assert ("updated", "running") in kinds

@@ -138,6 +138,43 @@ pub fn job_id(value: &serde_json::Value) -> crate::Result<crate::queue::JobId> {
     }
 }
 
+/// What a handler in another runtime reports progress for: the job it was given (its `id`,
+/// `attempt` and `lease_owner`) and a percent.
+///
+/// # Errors
+/// `invalid_input` naming `job.…` or `percent`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn progress_target(
+    id: &serde_json::Value,
+    attempt: &serde_json::Value,
+    lease_owner: &serde_json::Value,
+    percent: &serde_json::Value,
+) -> crate::Result<(crate::queue::JobId, u32, String, u8)> {
+    let id = job_id(id).map_err(|e| e.with_field_prefix("job."))?;
+    let attempt = attempt
+        .as_u64()
+        .and_then(|a| u32::try_from(a).ok())
+        .ok_or_else(|| {
+            Error::invalid_field(
+                "job.attempt",
+                &attempt.to_string(),
+                "must be the job's attempt",
+            )
+        })?;
+    let owner = lease_owner.as_str().ok_or_else(|| {
+        Error::invalid_field(
+            "job.lease_owner",
+            &lease_owner.to_string(),
+            "must be the lease owner of the job a handler was given",
+        )
+    })?;
+    let percent = percent
+        .as_u64()
+        .filter(|p| *p <= 100)
+        .ok_or_else(|| Error::invalid_field("percent", &percent.to_string(), "must be 0 to 100"))?;
+    Ok((id, attempt, owner.to_owned(), percent as u8))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,6 +114,45 @@ impl Jobs {
             .collect())
     }
 
+    /// Record a running job's progress (0–100 and a note) for the attempt `attempt` held by
+    /// worker `lease_owner` — what a handler in another runtime calls with the job it was given;
+    /// published as a change event of the job's tenant.
+    ///
+    /// # Errors
+    /// `invalid_input` for a percent above 100 or a note over 1000 characters; `conflict` if
+    /// that worker no longer holds that attempt.
+    pub async fn progress(
+        &self,
+        id: JobId,
+        attempt: u32,
+        lease_owner: &str,
+        percent: u8,
+        message: Option<String>,
+    ) -> Result<()> {
+        let mut p = Problems::default();
+        if percent > 100 {
+            p.add("percent", &percent.to_string(), "must be 0 to 100");
+        }
+        if let Some(m) = message.as_ref().filter(|m| m.chars().count() > 1000) {
+            p.add("message", m, "must be at most 1000 characters");
+        }
+        p.into_result()?;
+        let progress = super::Progress { percent, message };
+        let store = self.store()?;
+        if !store
+            .set_progress(lease_owner, id, attempt, &progress, self.engine.now())
+            .await?
+        {
+            return Err(Error::new(
+                crate::ErrorKind::Conflict,
+                format!("job {id} attempt {attempt} is no longer held by worker {lease_owner}"),
+            ));
+        }
+        let job = store.get_job(id).await?;
+        self.engine.wake_tenants(job.tenant_id.iter());
+        Ok(())
+    }
+
     /// Fetch a job.
     ///
     /// # Errors

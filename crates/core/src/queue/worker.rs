@@ -25,7 +25,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::cron::Periodic;
-use super::{Claim, Finish, Job, JobId, Outcome, Progress, QueueStore};
+use super::{Claim, Finish, Job, JobId, Outcome, QueueStore};
 use crate::resilience::RetryPolicy;
 use crate::validate::Problems;
 use crate::{Engine, Error, Result, TenantId, Timestamp};
@@ -110,33 +110,17 @@ impl JobContext {
     /// `invalid_input` for a percent above 100; `conflict` if the worker no longer holds the
     /// job; `storage` on failure.
     pub async fn progress(&self, percent: u8, message: Option<String>) -> Result<()> {
-        if percent > 100 {
-            return Err(Error::invalid_field(
-                "percent",
-                &percent.to_string(),
-                "must be 0 to 100",
-            ));
-        }
-        let progress = Progress { percent, message };
-        let held = self
-            .shared
-            .store()?
-            .set_progress(
-                &self.shared.id,
+        self.shared
+            .engine
+            .jobs()
+            .progress(
                 self.job.id,
                 self.job.attempt,
-                &progress,
-                self.shared.engine.now(),
+                &self.shared.id,
+                percent,
+                message,
             )
-            .await?;
-        if !held {
-            return Err(Error::new(
-                crate::ErrorKind::Conflict,
-                format!("job {} is no longer held by this worker", self.job.id),
-            ));
-        }
-        self.shared.engine.wake_tenants(self.job.tenant_id.iter());
-        Ok(())
+            .await
     }
 }
 
