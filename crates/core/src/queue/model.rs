@@ -294,6 +294,60 @@ pub struct AttemptError {
     pub message: String,
 }
 
+impl AttemptError {
+    /// The error the rescuer records on an attempt whose worker's lease ran out.
+    pub fn lease_expired(at: Timestamp, attempt: u32, owner: Option<&str>) -> Self {
+        Self {
+            at,
+            attempt,
+            message: format!(
+                "the lease of worker {} ran out: it stopped or stalled",
+                owner.unwrap_or("?")
+            ),
+        }
+    }
+}
+
+impl Job {
+    /// `conflict` if this job may not be retried now (it is running); every backend says so
+    /// the same way.
+    pub fn check_retryable(&self) -> Result<()> {
+        if self.state == JobState::Running {
+            return Err(Error::new(
+                crate::ErrorKind::Conflict,
+                format!(
+                    "job {} is running: cancel it first, or let it finish",
+                    self.id
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `conflict` if this job may not be cancelled (it is already final).
+    pub fn check_cancellable(&self) -> Result<()> {
+        if self.state.is_final() {
+            return Err(Error::new(
+                crate::ErrorKind::Conflict,
+                format!("job {} is already {}", self.id, self.state),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `already_exists`: running this job again would duplicate its unique key.
+    pub fn unique_key_taken(&self) -> Error {
+        Error::new(
+            crate::ErrorKind::AlreadyExists,
+            format!(
+                "job {} cannot run again: another job holds its unique key {:?}",
+                self.id,
+                self.unique_key.as_deref().unwrap_or_default()
+            ),
+        )
+    }
+}
+
 /// How far a running job says it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {

@@ -9,7 +9,7 @@ use crate::queue::{
     AttemptError, Claim, Enqueued, Finish, Job, JobFilter, JobId, JobState, JobStats, JobWrites,
     NewJob, Outcome, Progress, QueueStore,
 };
-use crate::{Error, ErrorKind, Result, TenantId, Timestamp};
+use crate::{Error, Result, TenantId, Timestamp};
 
 /// The job table.
 #[derive(Debug, Default)]
@@ -335,14 +335,7 @@ impl QueueStore for MemoryStore {
                 .collect();
             let n = expired.len() as u64;
             for (id, attempt, max, owner) in expired {
-                let error = AttemptError {
-                    at: now,
-                    attempt,
-                    message: format!(
-                        "the lease of worker {} ran out: it stopped or stalled",
-                        owner.as_deref().unwrap_or("?")
-                    ),
-                };
+                let error = AttemptError::lease_expired(now, attempt, owner.as_deref());
                 let state = if attempt >= max {
                     JobState::Discarded
                 } else {
@@ -358,19 +351,11 @@ impl QueueStore for MemoryStore {
     async fn retry(&self, id: JobId, now: Timestamp) -> Result<Job> {
         self.with_mut(|s| {
             let job = s.jobs.get(id)?.clone();
-            if job.state == JobState::Running {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    format!("job {id} is running: cancel it first, or let it finish"),
-                ));
-            }
+            job.check_retryable()?;
             if let Some(key) = &job.unique_key
                 && s.jobs.holder(key, id.0).is_some()
             {
-                return Err(Error::new(
-                    ErrorKind::AlreadyExists,
-                    format!("job {id} cannot run again: another job holds its unique key {key:?}"),
-                ));
+                return Err(job.unique_key_taken());
             }
             let Some((j, _)) = s.jobs.rows.get_mut(&id.0) else {
                 return Err(Error::not_found("job", &id.to_string()));
@@ -391,12 +376,7 @@ impl QueueStore for MemoryStore {
             let Some((j, _)) = s.jobs.rows.get_mut(&id.0) else {
                 return Err(Error::not_found("job", &id.to_string()));
             };
-            if j.state.is_final() {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    format!("job {id} is already {}", j.state),
-                ));
-            }
+            j.check_cancellable()?;
             j.state = JobState::Cancelled;
             j.finalized_at = Some(now);
             j.lease_owner = None;

@@ -14,7 +14,7 @@ use crate::queue::{
     AttemptError, Claim, Enqueued, Finish, Job, JobFilter, JobId, JobState, JobStats, JobWrites,
     NewJob, Outcome, Progress, QueueStore,
 };
-use crate::{Error, ErrorKind, Result, TenantId, Timestamp};
+use crate::{Error, Result, TenantId, Timestamp};
 
 const JOB_COLS: &str = "id, tenant_id, queue, kind, args, priority, state, attempt, max_attempts, \
      scheduled_at, unique_key, concurrency_key, errors, progress, lease_owner, lease_expires_at, \
@@ -387,14 +387,7 @@ impl QueueStore for SqliteStore {
                 .map_err(sql_error)?;
             let mut n = 0;
             for (id, attempt, max, owner) in expired {
-                let error = AttemptError {
-                    at: now,
-                    attempt,
-                    message: format!(
-                        "the lease of worker {} ran out: it stopped or stalled",
-                        owner.as_deref().unwrap_or("?")
-                    ),
-                };
+                let error = AttemptError::lease_expired(now, attempt, owner.as_deref());
                 let state = if attempt >= max {
                     JobState::Discarded
                 } else {
@@ -432,25 +425,14 @@ impl QueueStore for SqliteStore {
     async fn retry(&self, id: JobId, now: Timestamp) -> Result<Job> {
         self.write(|c| {
             let job = get(c, id)?;
-            if job.state == JobState::Running {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    format!("job {id} is running: cancel it first, or let it finish"),
-                ));
-            }
+            job.check_retryable()?;
             c.prepare_cached(
                 "UPDATE jobs SET state = 'available', scheduled_at = ?2, finalized_at = NULL, \
                  max_attempts = max(max_attempts, attempt + 1) WHERE id = ?1",
             )
             .and_then(|mut s| s.execute(params![id.0, now.as_micros()]))
             .map_err(|e| match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::ConstraintViolation) => Error::new(
-                    ErrorKind::AlreadyExists,
-                    format!(
-                        "job {id} cannot run again: another job holds its unique key {:?}",
-                        job.unique_key.as_deref().unwrap_or_default()
-                    ),
-                ),
+                Some(rusqlite::ErrorCode::ConstraintViolation) => job.unique_key_taken(),
                 _ => sql_error(e),
             })?;
             let tenant = job.tenant_id.as_ref().map(TenantId::as_str);
@@ -471,12 +453,7 @@ impl QueueStore for SqliteStore {
     async fn cancel(&self, id: JobId, now: Timestamp) -> Result<Job> {
         self.write(|c| {
             let job = get(c, id)?;
-            if job.state.is_final() {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    format!("job {id} is already {}", job.state),
-                ));
-            }
+            job.check_cancellable()?;
             c.prepare_cached(
                 "UPDATE jobs SET state = 'cancelled', finalized_at = ?2, lease_owner = NULL, \
                  lease_expires_at = NULL WHERE id = ?1",
