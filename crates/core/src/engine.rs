@@ -87,19 +87,9 @@ impl EngineOptions {
             p.add("event_retention.max_age_secs", "0", "must be at least 1");
         }
         if let Some(jobs) = &self.sync_jobs {
-            let probe = crate::queue::NewJob::new(jobs.kind.clone(), serde_json::Value::Null);
-            let probe = match &jobs.queue {
-                Some(q) => probe.queue(q.clone()),
-                None => probe,
-            };
-            if let Err(e) = probe.validate() {
-                for f in e.fields() {
-                    p.add(
-                        &format!("sync_jobs.{}", f.field),
-                        &f.value,
-                        f.reason.clone(),
-                    );
-                }
+            crate::queue::token(&mut p, "sync_jobs.kind", &jobs.kind);
+            if let Some(q) = &jobs.queue {
+                crate::queue::token(&mut p, "sync_jobs.queue", q);
             }
         }
         if let Some(ms) = self.busy_timeout_ms.filter(|ms| *ms > 3_600_000) {

@@ -43,6 +43,7 @@ impl Problems {
         self.0.push(FieldError::new(field, value, reason));
     }
 
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // used by the (native) queue
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -19,6 +19,7 @@ mod api;
 #[cfg(not(target_arch = "wasm32"))]
 mod cron;
 mod model;
+pub(crate) use model::token;
 #[cfg(not(target_arch = "wasm32"))]
 mod worker;
 

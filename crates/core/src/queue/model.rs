@@ -194,7 +194,7 @@ impl NewJob {
         let f = |name: &str| format!("{prefix}{name}");
         for (name, value) in [("kind", &self.kind), ("queue", &self.queue)] {
             if !is_token(value) {
-                p.add(&f(name), value, TOKEN_RULE);
+                token(p, &f(name), value);
             }
         }
         if self.priority > MAX_PRIORITY {
@@ -273,6 +273,13 @@ fn json_len(v: &serde_json::Value) -> usize {
 
 /// What a kind or queue name must be.
 const TOKEN_RULE: &str = "must be 1 to 100 characters of A-Z a-z 0-9 _ . : -";
+
+/// Check a kind or queue name, naming `field` if it is bad.
+pub(crate) fn token(p: &mut Problems, field: &str, value: &str) {
+    if !is_token(value) {
+        p.add(field, value, TOKEN_RULE);
+    }
+}
 
 /// A kind or queue name: 1–100 characters of `A-Za-z0-9_.:-`.
 fn is_token(value: &str) -> bool {

@@ -207,14 +207,7 @@ impl WorkerOptions {
             p.add("queues", "[]", "must name at least one queue");
         }
         for (i, (q, n)) in self.queues.iter().enumerate() {
-            let probe = super::NewJob::new("x", serde_json::Value::Null).queue(q.clone());
-            if probe.validate().is_err() {
-                p.add(
-                    &format!("queues[{i}]"),
-                    q,
-                    "must be 1 to 100 characters of A-Z a-z 0-9 _ . : -",
-                );
-            }
+            super::token(&mut p, &format!("queues[{i}]"), q);
             if !(1..=10_000).contains(n) {
                 p.add(
                     &format!("queues[{i}].concurrency"),
