@@ -239,15 +239,6 @@ impl q::Handler for NodeHandler {
     }
 }
 
-/// The runtime `runUntilIdle` drives on a libuv pool thread: one thread does the queue's work
-/// (mostly the single SQLite writer's) without cross-thread wake-ups.
-fn run_runtime() -> Outcome<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CoreError::internal(format!("cannot start the worker runtime: {e}")))
-}
-
 /// The runtime of a started worker: its own threads keep running jobs after `start` returns.
 fn runtime() -> Outcome<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -389,7 +380,7 @@ impl Worker {
     #[napi(catch_unwind, ts_return_type = "Promise<WorkerReport>")]
     pub fn run_until_idle(&self) -> AsyncTask<Job<CamelJson>> {
         let worker = self.take();
-        spawn(move || report(run_runtime()?.block_on(worker?.run_until_idle())?))
+        spawn(move || report(q::driving_runtime()?.block_on(worker?.run_until_idle())?))
     }
 
     /// Start running jobs in the background (returns at once).

@@ -297,16 +297,6 @@ fn started() -> core::Error {
     )
 }
 
-/// The runtime `run_until_idle` drives on the calling thread: one thread does the queue's work
-/// (mostly the single SQLite writer's) without cross-thread wake-ups; handlers run on its
-/// blocking threads.
-fn run_runtime() -> core::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| core::Error::internal(format!("cannot start the worker runtime: {e}")))
-}
-
 /// The runtime of a started worker: its own threads keep running jobs after `start` returns.
 fn runtime() -> core::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -381,7 +371,9 @@ impl Worker {
     /// ({"completed", "retried", "discarded", "released", "lost", "rescued"}).
     fn run_until_idle(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let worker = self.take(py)?;
-        let report = call(py, move || run_runtime()?.block_on(worker.run_until_idle()))?;
+        let report = call(py, move || {
+            q::driving_runtime()?.block_on(worker.run_until_idle())
+        })?;
         to_py(py, &report)
     }
 

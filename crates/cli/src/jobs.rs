@@ -10,16 +10,6 @@ use crate::args::{JobsCmd, WorkerArgs};
 use crate::output::{Printer, emit};
 use crate::{integer, number, put};
 
-/// The worker's runtime: one thread. The queue's work is mostly the single SQLite writer's, so a
-/// current-thread runtime does it with no cross-thread wake-ups (measured 25–40 % faster than two
-/// worker threads on this 2-core machine); the built-in handlers only sleep.
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
-}
-
 /// A whole number flag at least `min`.
 fn at_least(field: &str, text: &str, min: i64) -> Result<i64> {
     let n = integer(field, text)?.as_i64().unwrap_or_default();
@@ -175,7 +165,7 @@ pub fn worker(engine: &Engine, args: &WorkerArgs, out: &Printer) -> Result<()> {
         None => 10_000,
     };
     let worker = Worker::new(engine, options)?;
-    let report = runtime()?.block_on(async {
+    let report = tagsmith_core::queue::driving_runtime()?.block_on(async {
         if args.exit_when_idle {
             return worker.run_until_idle().await;
         }
@@ -208,8 +198,9 @@ pub fn bench(jobs: &str, concurrency: &str, out: &Printer) -> Result<()> {
     let c = at_least("concurrency", concurrency, 1)? as usize;
     let dir = std::env::temp_dir().join(format!("tagsmith-jobs-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| Error::storage(e.to_string()))?;
-    let result = Engine::open(dir.join("jobs.db"))
-        .and_then(|engine| runtime()?.block_on(measure(&engine, n, c)));
+    let result = Engine::open(dir.join("jobs.db")).and_then(|engine| {
+        tagsmith_core::queue::driving_runtime()?.block_on(measure(&engine, n, c))
+    });
     let _ = std::fs::remove_dir_all(&dir);
     let report = result?;
     if !out.json {

@@ -34,7 +34,7 @@ pub use model::{
 #[cfg(not(target_arch = "wasm32"))]
 pub use worker::{
     Handler, HandlerError, HandlerFuture, JobContext, KindOptions, Worker, WorkerHandle,
-    WorkerOptions, WorkerReport,
+    WorkerOptions, WorkerReport, driving_runtime,
 };
 
 #[cfg(not(target_arch = "wasm32"))]
