@@ -260,7 +260,7 @@ fn started() -> CoreError {
 /// `shutdown()`.
 #[napi]
 pub struct Worker {
-    setup: Arc<Mutex<Option<q::Worker>>>,
+    setup: Mutex<Option<q::Worker>>,
     running: Arc<Mutex<Option<(tokio::runtime::Runtime, q::WorkerHandle)>>>,
 }
 
@@ -268,7 +268,7 @@ impl Worker {
     pub(crate) fn new(engine: &tagsmith_core::Engine, opts: Outcome<Json>) -> Outcome<Self> {
         let options: q::WorkerOptions = from_json(opts?)?;
         Ok(Self {
-            setup: Arc::new(Mutex::new(Some(q::Worker::new(engine, options)?))),
+            setup: Mutex::new(Some(q::Worker::new(engine, options)?)),
             running: Arc::new(Mutex::new(None)),
         })
     }
