@@ -1,4 +1,4 @@
-//! The job queue on SQLite: the `jobs` table of schema 3, claimed in batches inside one
+//! The job queue on SQLite: the `jobs` table of schema 3 (its claim index as schema 4 rewrote it), claimed in batches inside one
 //! `BEGIN IMMEDIATE` transaction (SQLite has one writer, so no `SKIP LOCKED` is needed: River's
 //! SQLite driver does the same), every transition out of `running` guarded by (state, attempt,
 //! lease owner).
@@ -248,10 +248,20 @@ impl JobWrites for SqliteTx<'_> {
     }
 }
 
+/// The filter of the `jobs_due` index (schema 4), written the same way in every query that
+/// should use it: SQLite matches a partial index's filter by its expression.
+macro_rules! waiting {
+    () => {
+        "(state = 'available' OR state = 'scheduled' OR state = 'retryable')"
+    };
+}
+
 /// Due jobs of a queue, in claim order.
-const DUE: &str = "SELECT id, concurrency_key FROM jobs \
-     WHERE state IN ('available', 'scheduled', 'retryable') AND queue = ?1 AND scheduled_at <= ?2 \
-     ORDER BY priority, scheduled_at, id LIMIT ?3";
+const DUE: &str = concat!(
+    "SELECT id, concurrency_key FROM jobs WHERE ",
+    waiting!(),
+    " AND queue = ?1 AND scheduled_at <= ?2 ORDER BY priority, scheduled_at, id LIMIT ?3"
+);
 
 #[async_trait::async_trait]
 impl QueueStore for SqliteStore {
@@ -539,11 +549,12 @@ impl QueueStore for SqliteStore {
 
     async fn has_pending(&self, now: Timestamp) -> Result<bool> {
         self.read(|c| {
-            c.prepare_cached(
+            c.prepare_cached(concat!(
                 "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'running') \
-                 OR EXISTS (SELECT 1 FROM jobs WHERE state IN ('available', 'scheduled', \
-                 'retryable') AND (state <> 'scheduled' OR scheduled_at <= ?1))",
-            )
+                     OR EXISTS (SELECT 1 FROM jobs WHERE ",
+                waiting!(),
+                " AND (state <> 'scheduled' OR scheduled_at <= ?1))"
+            ))
             .and_then(|mut s| s.query_row([now.as_micros()], |r| r.get::<_, bool>(0)))
             .map_err(sql_error)
         })
@@ -552,10 +563,11 @@ impl QueueStore for SqliteStore {
 
     async fn next_due(&self, queue: &str) -> Result<Option<Timestamp>> {
         self.read(|c| {
-            c.prepare_cached(
-                "SELECT min(scheduled_at) FROM jobs \
-                 WHERE state IN ('available', 'scheduled', 'retryable') AND queue = ?1",
-            )
+            c.prepare_cached(concat!(
+                "SELECT min(scheduled_at) FROM jobs WHERE ",
+                waiting!(),
+                " AND queue = ?1"
+            ))
             .and_then(|mut s| s.query_row([queue], |r| r.get::<_, Option<i64>>(0)))
             .map(|t| t.map(ts))
             .map_err(sql_error)
@@ -884,4 +896,44 @@ fn transition(
             .optional()
         })
         .map_err(sql_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The planner's choice for `sql` (its `EXPLAIN QUERY PLAN` details, joined).
+    fn plan(c: &Connection, sql: &str) -> String {
+        let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let n = stmt.parameter_count();
+        let args = vec![rusqlite::types::Value::Null; n];
+        stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+            .join("; ")
+    }
+
+    #[test]
+    fn the_waiting_queries_use_the_claim_index() {
+        let mut c = Connection::open_in_memory().unwrap();
+        super::super::migrate::migrate(&mut c).unwrap();
+        assert!(
+            plan(&c, DUE).contains("USING INDEX jobs_due"),
+            "{}",
+            plan(&c, DUE)
+        );
+        let next = concat!(
+            "SELECT min(scheduled_at) FROM jobs WHERE ",
+            waiting!(),
+            " AND queue = ?1"
+        );
+        assert!(plan(&c, next).contains("jobs_due"), "{}", plan(&c, next));
+        let expired = "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < ?1";
+        assert!(
+            plan(&c, expired).contains("jobs_leases"),
+            "{}",
+            plan(&c, expired)
+        );
+    }
 }

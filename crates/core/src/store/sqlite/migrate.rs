@@ -33,6 +33,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_jobs",
         sql: include_str!("0003_jobs.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_jobs_due_or",
+        sql: include_str!("0004_jobs_due_or.sql"),
+    },
 ];
 
 /// The schema version this build writes.
