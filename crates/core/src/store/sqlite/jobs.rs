@@ -721,6 +721,22 @@ fn finish_in(c: &Connection, worker: &str, done: &[Finish], now: Timestamp) -> R
         .collect()
 }
 
+/// Claim the jobs whose ids are the JSON array `?1`, returning them.
+fn claim_all_sql() -> String {
+    format!(
+        "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = ?2, \
+         lease_owner = ?3, lease_expires_at = ?4 \
+         WHERE id IN (SELECT value FROM json_each(?1)) RETURNING {JOB_COLS}"
+    )
+}
+
+/// Complete the attempts `[[id, attempt], ...]` of `?1` still leased to worker `?2`.
+const COMPLETE_ALL: &str = "UPDATE jobs SET state = 'completed', finalized_at = ?3, \
+     lease_owner = NULL, lease_expires_at = NULL \
+     FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt FROM json_each(?1)) AS d \
+     WHERE jobs.id = d.id AND jobs.state = 'running' AND jobs.attempt = d.attempt \
+     AND jobs.lease_owner = ?2 RETURNING jobs.id, jobs.tenant_id";
+
 /// Claim the due jobs found (none with a concurrency key) with one statement.
 fn claim_all(c: &Connection, claim: &Claim<'_>, due: &[(i64, Option<String>)]) -> Result<Vec<Job>> {
     if due.is_empty() {
@@ -729,11 +745,7 @@ fn claim_all(c: &Connection, claim: &Claim<'_>, due: &[(i64, Option<String>)]) -
     let ids = serde_json::to_string(&due.iter().map(|(id, _)| *id).collect::<Vec<_>>())
         .map_err(|e| Error::internal(format!("job ids: {e}")))?;
     let mut jobs = c
-        .prepare_cached(&format!(
-            "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = ?2, \
-             lease_owner = ?3, lease_expires_at = ?4 \
-             WHERE id IN (SELECT value FROM json_each(?1)) RETURNING {JOB_COLS}"
-        ))
+        .prepare_cached(&claim_all_sql())
         .and_then(|mut s| {
             s.query_map(
                 params![
@@ -779,20 +791,14 @@ fn complete_all(
     now: Timestamp,
 ) -> Result<Vec<(i64, Option<String>)>> {
     let pairs = serde_json::to_string(done).map_err(|e| Error::internal(format!("jobs: {e}")))?;
-    c.prepare_cached(
-        "UPDATE jobs SET state = 'completed', finalized_at = ?3, lease_owner = NULL, \
-         lease_expires_at = NULL \
-         FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt FROM json_each(?1)) AS d \
-         WHERE jobs.id = d.id AND jobs.state = 'running' AND jobs.attempt = d.attempt \
-         AND jobs.lease_owner = ?2 RETURNING jobs.id, jobs.tenant_id",
-    )
-    .and_then(|mut s| {
-        s.query_map(params![pairs, worker, now.as_micros()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()
-    })
-    .map_err(sql_error)
+    c.prepare_cached(COMPLETE_ALL)
+        .and_then(|mut s| {
+            s.query_map(params![pairs, worker, now.as_micros()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(sql_error)
 }
 
 fn finish_one(c: &Connection, worker: &str, d: &Finish, now: Timestamp) -> Result<bool> {
@@ -935,5 +941,53 @@ mod tests {
             "{}",
             plan(&c, expired)
         );
+    }
+
+    /// The claim and completion statements stay prepared across calls with new values (the
+    /// store turns on SQLite's query planner stability guarantee; without it the claim scan
+    /// was prepared again on every call).
+    #[test]
+    fn hot_statements_are_not_prepared_again() {
+        use rusqlite::StatementStatus::RePrepare;
+        let store = SqliteStore::in_memory().unwrap();
+        let mut guard = store.writer.try_lock().unwrap();
+        let c = guard.as_mut().unwrap();
+        let jobs: Vec<NewJob> = (0..10)
+            .map(|_| NewJob::new("noop", serde_json::json!({})))
+            .collect();
+        for round in 0..5i64 {
+            let now = Timestamp::from_micros(1_000_000 + round * 1_000);
+            for job in &jobs {
+                insert(c, job, now).unwrap();
+            }
+            let worker = format!("w{round}");
+            let claim = Claim {
+                queue: crate::queue::DEFAULT_QUEUE,
+                worker: &worker,
+                limit: 10,
+                now,
+                lease_until: Timestamp::from_micros(now.as_micros() + 1_000),
+            };
+            let claimed = claim_in(c, &claim).unwrap();
+            assert_eq!(claimed.len(), 10);
+            let done: Vec<Finish> = claimed
+                .iter()
+                .map(|j| Finish {
+                    id: j.id,
+                    attempt: j.attempt,
+                    outcome: Outcome::Completed,
+                })
+                .collect();
+            assert!(
+                finish_in(c, &worker, &done, now)
+                    .unwrap()
+                    .iter()
+                    .all(|a| *a)
+            );
+        }
+        for sql in [DUE, &claim_all_sql(), COMPLETE_ALL] {
+            let n = c.prepare_cached(sql).unwrap().get_status(RePrepare);
+            assert_eq!(n, 0, "prepared again {n} times: {sql}");
+        }
     }
 }
