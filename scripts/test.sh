@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Every test, on a fresh machine or a warm one: Rust (core conformance suite, vectors on memory and
-# SQLite, CLI), Python (pytest + stubtest), Node (node --test + tsc), WASM (headless Chromium).
-# Installs what it needs (maturin and pytest in a cached venv, npm packages, wasm-bindgen-cli,
-# Debian's chromium). Build outputs go to $CARGO_TARGET_DIR when set (CI points it at a cache).
+# Every test, on a fresh machine or a warm one: Rust (core conformance suites on memory, SQLite
+# and PostgreSQL, vectors, CLI), Python (pytest + stubtest), Node (node --test + tsc), WASM
+# (headless Chromium). Installs what it needs (maturin and pytest in a cached venv, npm
+# packages, wasm-bindgen-cli, Debian's chromium; PostgreSQL is started by scripts/postgres.sh).
+# Build outputs go to $CARGO_TARGET_DIR when set (CI points it at a cache).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -20,6 +21,11 @@ step() {
   echo "<== $name ok ($(($(date +%s) - t0)) s)"
 }
 
+# The PostgreSQL backend's suites run against the local server (started here) unless
+# TAGSMITH_TEST_POSTGRES already names one.
+echo "==> postgres for the tests"
+TAGSMITH_TEST_POSTGRES=$(scripts/postgres.sh)
+export TAGSMITH_TEST_POSTGRES
 step "rust format" cargo fmt --all -- --check
 step "rust lints (workspace, bindings included)" cargo clippy --quiet --workspace --all-targets -- -D warnings
 step "rust tests (core, cli)" cargo test --quiet

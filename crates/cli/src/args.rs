@@ -3,19 +3,20 @@
 
 use clap::{Args, Parser, Subcommand};
 
-/// tagsmith: tenants, customers and trackings on an embedded SQLite file.
+/// tagsmith: tenants, customers and trackings on an embedded SQLite file or a shared PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(name = "tagsmith", version, about)]
 pub struct Cli {
     /// Print results and errors as JSON.
     #[arg(long, global = true)]
     pub json: bool,
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing), or a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/db`; tables in the `tagsmith` schema).
     #[arg(
         long,
         global = true,
         default_value = "tagsmith.db",
-        value_name = "PATH"
+        value_name = "PATH|URL"
     )]
     pub db: std::path::PathBuf,
     #[command(subcommand)]

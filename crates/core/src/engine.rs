@@ -127,10 +127,12 @@ impl Engine {
         }
     }
 
-    /// The embedded default: a SQLite file at `path` (created and migrated if needed).
+    /// The embedded default: a SQLite file at `path` (created and migrated if needed); with the
+    /// `postgres` feature, a `postgres://` or `postgresql://` URL opens that database instead.
     ///
     /// # Errors
-    /// `storage` if the file is not a database, is locked, or is newer than this build.
+    /// `storage` if the file is not a database, is locked, or is newer than this build; for a
+    /// URL, as [`PgStore::connect`](crate::store::postgres::PgStore::connect).
     #[cfg(all(feature = "sqlite", not(target_arch = "wasm32")))]
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
         Self::open_with(path, &EngineOptions::default())
@@ -143,6 +145,14 @@ impl Engine {
     #[cfg(all(feature = "sqlite", not(target_arch = "wasm32")))]
     pub fn open_with(path: impl AsRef<std::path::Path>, options: &EngineOptions) -> Result<Self> {
         options.validate()?;
+        #[cfg(feature = "postgres")]
+        if let Some(url) = path.as_ref().to_str().filter(|p| is_postgres_url(p)) {
+            return Ok(Self::with_options(
+                Storage::postgres(url, &crate::store::postgres::PgOptions::default())?,
+                Arc::new(crate::SystemEnv),
+                options,
+            ));
+        }
         let mut sqlite = crate::store::sqlite::SqliteOptions::default();
         if let Some(ms) = options.busy_timeout_ms {
             sqlite.busy_timeout = std::time::Duration::from_millis(ms);
@@ -783,4 +793,11 @@ impl Trackings {
         unit.commit().await?;
         Ok(tracking)
     }
+}
+
+/// Whether `db` names a PostgreSQL database rather than a SQLite file.
+#[cfg(all(feature = "postgres", not(target_arch = "wasm32")))]
+pub fn is_postgres_url(db: &str) -> bool {
+    let lower = db.get(..13).unwrap_or(db).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }

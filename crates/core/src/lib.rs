@@ -57,6 +57,8 @@ mod validate;
 
 pub use css::CssSelector;
 pub use customer::{Customer, CustomerPatch, GoogleConnection, NewCustomer};
+#[cfg(all(feature = "postgres", not(target_arch = "wasm32")))]
+pub use engine::is_postgres_url;
 pub use engine::{Customers, Engine, EngineOptions, SyncJobs, Trackings};
 pub use env::Env;
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,6 +1,7 @@
 //! The storage conformance suite: every backend runs the same behaviour tests, including a
 //! property test that random interleaved operations across tenants never leak data.
-//! (PostgreSQL joins with its own `backend_suite!` line when it lands.)
+//! PostgreSQL runs the same suite (feature `postgres`; `TAGSMITH_TEST_POSTGRES`, see
+//! `tests/common`).
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -13,6 +14,8 @@ use tagsmith_core::{
     ListTrackings, NewCustomer, NewTracking, Storage, SyncStatus, SyncUpdate, SystemEnv, TenantId,
     TrackingId, TrackingKind, TrackingPatch, from_json,
 };
+
+mod common;
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
     pollster::block_on(f)
@@ -732,6 +735,25 @@ backend_suite!(
     sqlite_file,
     sqlite_file_with(EngineOptions::default()),
     sqlite_file_with
+);
+
+#[cfg(feature = "postgres")]
+fn postgres_with(o: EngineOptions) -> Engine {
+    Engine::with_options(
+        ok(Storage::postgres(
+            &common::postgres_url(),
+            &common::postgres_options(),
+        )),
+        Arc::new(SystemEnv),
+        &o,
+    )
+}
+
+#[cfg(feature = "postgres")]
+backend_suite!(
+    postgres,
+    postgres_with(EngineOptions::default()),
+    postgres_with
 );
 
 // SQLite file specifics: durability, corrupt, newer and locked files.

@@ -1,20 +1,29 @@
 //! Store-level conformance: every trait method of every backend, called with a foreign tenant,
 //! answers `not_found` (or nothing) and changes nothing; a unit of work dropped uncommitted
 //! leaves no trace; aggregates a backend lacks answer `unavailable` naming them.
-//! (PostgreSQL joins with one `store_suite!` line.)
+//! PostgreSQL runs it too (feature `postgres`; `TAGSMITH_TEST_POSTGRES` names the server, see
+//! `scripts/postgres.sh`).
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
+
+mod common;
 
 use tagsmith_core::events::{Change, ChangeAction, Entity};
 use tagsmith_core::page::Slice;
 use tagsmith_core::store::memory::MemoryStore;
 use tagsmith_core::store::sqlite::SqliteStore;
-use tagsmith_core::store::{Aggregate, Backend, CoreStore, EventStore};
+use tagsmith_core::store::{
+    Aggregate, Backend, CustomerStore, EventStore, TenantStore, TrackingStore,
+};
 use tagsmith_core::{
     Customer, CustomerId, GoogleConnection, Storage, SyncStatus, SyncUpdate, Tenant, TenantId,
     Timestamp, Tracking, TrackingId,
 };
+
+/// What this suite exercises: the record stores and the event log, beside units of work.
+trait Stores: TenantStore + CustomerStore + TrackingStore + EventStore + Backend {}
+impl<T: TenantStore + CustomerStore + TrackingStore + EventStore + Backend> Stores for T {}
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
     pollster::block_on(f)
@@ -109,7 +118,7 @@ fn seed(store: &dyn Backend) {
     });
 }
 
-fn foreign_tenant_touches_nothing<S: CoreStore>(store: S) {
+fn foreign_tenant_touches_nothing<S: Stores>(store: S) {
     seed(&store);
     let b = TenantId::new("ten_b");
     let (cus, trk) = (CustomerId::new("cus_a"), TrackingId::new("trk_a"));
@@ -210,7 +219,7 @@ fn foreign_tenant_touches_nothing<S: CoreStore>(store: S) {
     });
 }
 
-fn an_uncommitted_unit_leaves_no_trace<S: CoreStore>(store: S) {
+fn an_uncommitted_unit_leaves_no_trace<S: Stores>(store: S) {
     seed(&store);
     let a = TenantId::new("ten_a");
     block(async {
@@ -269,7 +278,7 @@ fn an_uncommitted_unit_leaves_no_trace<S: CoreStore>(store: S) {
     });
 }
 
-fn an_event_for_an_unknown_tenant_is_refused<S: CoreStore>(store: S) {
+fn an_event_for_an_unknown_tenant_is_refused<S: Stores>(store: S) {
     block(async {
         let mut tx = store.begin().await.unwrap();
         let r = tx
@@ -279,7 +288,7 @@ fn an_event_for_an_unknown_tenant_is_refused<S: CoreStore>(store: S) {
     });
 }
 
-fn pruning_drops_only_a_prefix_of_the_log<S: CoreStore>(store: S) {
+fn pruning_drops_only_a_prefix_of_the_log<S: Stores>(store: S) {
     seed(&store);
     let a = TenantId::new("ten_a");
     block(async {
@@ -317,7 +326,7 @@ fn pruning_drops_only_a_prefix_of_the_log<S: CoreStore>(store: S) {
     });
 }
 
-fn replacing_reports_the_stored_sync_status<S: CoreStore>(store: S) {
+fn replacing_reports_the_stored_sync_status<S: Stores>(store: S) {
     seed(&store);
     let a = TenantId::new("ten_a");
     block(async {
@@ -391,6 +400,8 @@ fn sqlite_file() -> SqliteStore {
 }
 
 store_suite!(sqlite_file, sqlite_file());
+#[cfg(feature = "postgres")]
+store_suite!(postgres, common::postgres_store());
 
 #[test]
 fn every_core_backend_states_its_aggregates() {

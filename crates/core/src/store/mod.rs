@@ -24,8 +24,18 @@ use crate::{
 };
 
 pub mod memory;
+#[cfg(all(feature = "postgres", not(target_arch = "wasm32")))]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+
+/// SHA-256 of a migration's text with line endings normalized, so a checkout with CRLF endings
+/// computes the same checksum (every SQL backend records it per applied migration).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn migration_checksum(sql: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(sql.replace("\r\n", "\n").as_bytes()))
+}
 
 /// `Send + Sync` on native targets, nothing on wasm32 (where futures are `!Send`).
 #[cfg(not(target_arch = "wasm32"))]
@@ -393,6 +403,22 @@ impl Storage {
         options: &sqlite::SqliteOptions,
     ) -> Result<Self> {
         Ok(Self::new(sqlite::SqliteStore::open_with(path, options)?))
+    }
+
+    /// The PostgreSQL backend at `url` (migrated on connect; see
+    /// [`PgStore::connect`](postgres::PgStore::connect)).
+    ///
+    /// # Errors
+    /// As [`PgStore::connect`](postgres::PgStore::connect).
+    #[cfg(all(feature = "postgres", not(target_arch = "wasm32")))]
+    pub fn postgres(url: &str, options: &postgres::PgOptions) -> Result<Self> {
+        let store = Arc::new(postgres::PgStore::connect(url, options)?);
+        Ok(Self::builder(store.clone())
+            .tenants(store.clone())
+            .customers(store.clone())
+            .trackings(store.clone())
+            .events(store)
+            .build())
     }
 
     /// The backend's name.

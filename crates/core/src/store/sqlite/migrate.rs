@@ -4,9 +4,9 @@
 //! never be edited.
 
 use rusqlite::{Connection, params};
-use sha2::{Digest, Sha256};
 
 use super::errors::sql_error;
+use crate::store::migration_checksum as checksum;
 use crate::{Error, Result};
 
 /// One migration: its number, file name and SQL.
@@ -45,12 +45,6 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The first schema with the `schema_migrations` table.
 const CHECKSUMS_FROM: i64 = 2;
-
-/// SHA-256 of a migration's text with line endings normalized, so a checkout with CRLF endings
-/// computes the same checksum.
-fn checksum(sql: &str) -> String {
-    hex::encode(Sha256::digest(sql.replace("\r\n", "\n").as_bytes()))
-}
 
 /// Bring the database to [`SCHEMA_VERSION`] in one IMMEDIATE transaction.
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
