@@ -344,6 +344,7 @@ pub enum JobsCmd {
     },
     /// Enqueue N no-op jobs in one call on a fresh file, burn them down, measure pickup
     /// latency with an idle worker; prints one JSON line last.
+    /// With `--db postgres://…` it runs on a throwaway schema of that database (dropped after).
     Bench {
         /// Jobs to enqueue and burn down.
         #[arg(long, default_value = "100000", allow_hyphen_values = true)]

@@ -35,12 +35,14 @@ fn say(out: &Printer, text: impl AsRef<str>) {
 }
 
 async fn steps(engine: &Engine, db: &Path, out: &Printer) -> tagsmith_core::Result<Value> {
+    let shown = tagsmith_core::redact::secrets(&db.display().to_string()).into_owned();
+    let backend = match engine.backend() {
+        "postgres" => "PostgreSQL",
+        _ => "embedded SQLite",
+    };
     say(
         out,
-        format!(
-            "tagsmith demo: embedded SQLite at {} (offline)\n",
-            db.display()
-        ),
+        format!("tagsmith demo: {backend} at {shown} (offline)\n"),
     );
 
     let acme = engine.create_tenant("Acme Agency").await?;
@@ -231,7 +233,7 @@ async fn steps(engine: &Engine, db: &Path, out: &Printer) -> tagsmith_core::Resu
     say(
         out,
         format!(
-            "9. {} change events for {:?} (seq {}..{}) in the file's durable log: any process \
+            "9. {} change events for {:?} (seq {}..{}) in the database's durable log: any process \
              resumes them with `tagsmith events --tenant {} --after N`, ready for WebSockets/SSE",
             seen.len(),
             acme.name,
@@ -253,13 +255,12 @@ async fn steps(engine: &Engine, db: &Path, out: &Printer) -> tagsmith_core::Resu
         out,
         format!(
             "\nDone. {} now holds {} tenants; run again and it keeps them.",
-            db.display(),
-            tenants.total
+            shown, tenants.total
         ),
     );
 
     Ok(json!({
-        "database": db.display().to_string(),
+        "database": shown,
         "tenant": acme,
         "customer": shop,
         "trackings": created,

@@ -193,16 +193,39 @@ async fn stopped() {
 }
 
 /// `tagsmith jobs bench`: bulk enqueue, burn-down and idle pickup latency on a fresh file.
-pub fn bench(jobs: &str, concurrency: &str, out: &Printer) -> Result<()> {
+pub fn bench(db: &std::path::Path, jobs: &str, concurrency: &str, out: &Printer) -> Result<()> {
     let n = at_least("jobs", jobs, 1)? as usize;
     let c = at_least("concurrency", concurrency, 1)? as usize;
-    let dir = std::env::temp_dir().join(format!("tagsmith-jobs-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::storage(e.to_string()))?;
-    let result = Engine::open(dir.join("jobs.db")).and_then(|engine| {
-        tagsmith_core::queue::driving_runtime()?.block_on(measure(&engine, n, c))
-    });
-    let _ = std::fs::remove_dir_all(&dir);
-    let report = result?;
+    let run =
+        |engine: &Engine| tagsmith_core::queue::driving_runtime()?.block_on(measure(engine, n, c));
+    let report = match db.to_str().filter(|d| tagsmith_core::is_postgres_url(d)) {
+        Some(url) => {
+            use tagsmith_core::store::postgres::{PgOptions, PgStore};
+            let store = PgStore::connect(
+                url,
+                &PgOptions {
+                    schema: format!("tagsmith_bench_{}", std::process::id()),
+                    ..PgOptions::default()
+                },
+            )?;
+            let engine = Engine::new(
+                tagsmith_core::Storage::new(store.clone()),
+                std::sync::Arc::new(tagsmith_core::SystemEnv),
+            );
+            let result = run(&engine);
+            engine.close()?;
+            store.drop_schema()?;
+            result?
+        }
+        None => {
+            let dir =
+                std::env::temp_dir().join(format!("tagsmith-jobs-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).map_err(|e| Error::storage(e.to_string()))?;
+            let result = Engine::open(dir.join("jobs.db")).and_then(|engine| run(&engine));
+            let _ = std::fs::remove_dir_all(&dir);
+            result?
+        }
+    };
     if !out.json {
         emit(format_args!(
             "{n} no-op jobs: enqueued at {:.0}/s, processed at {:.0}/s (concurrency {c}); \

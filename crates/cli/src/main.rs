@@ -44,7 +44,7 @@ fn run(cli: &Cli, out: &Printer) -> tagsmith_core::Result<()> {
         Command::Demo => return demo::run(&cli.db, out),
         Command::Bench(args) => return bench::run(args, out),
         Command::Jobs(args::JobsCmd::Bench { jobs, concurrency }) => {
-            return jobs::bench(jobs, concurrency, out);
+            return jobs::bench(&cli.db, jobs, concurrency, out);
         }
         _ => {}
     }

@@ -43,7 +43,7 @@ mod ga4;
 mod id;
 pub mod page;
 pub mod queue;
-mod redact;
+pub mod redact;
 mod request;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod resilience;

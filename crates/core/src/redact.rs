@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 /// `text` with the userinfo of every `scheme://userinfo@host` masked as `***`.
-pub(crate) fn secrets(text: &str) -> Cow<'_, str> {
+pub fn secrets(text: &str) -> Cow<'_, str> {
     if !text.contains("://") || !text.contains('@') {
         return Cow::Borrowed(text);
     }

@@ -9,6 +9,8 @@ use tagsmith_core::store::memory::MemoryStore;
 use tagsmith_core::store::sqlite::SqliteStore;
 use tagsmith_core::{Tenant, TenantId, Timestamp};
 
+mod common;
+
 fn block<F: std::future::Future>(f: F) -> F::Output {
     pollster::block_on(f)
 }
@@ -616,3 +618,5 @@ fn sqlite_file() -> SqliteStore {
 
 queue_suite!(memory, MemoryStore::default());
 queue_suite!(sqlite_file, sqlite_file());
+#[cfg(feature = "postgres")]
+queue_suite!(postgres, common::postgres_store());

@@ -412,13 +412,7 @@ impl Storage {
     /// As [`PgStore::connect`](postgres::PgStore::connect).
     #[cfg(all(feature = "postgres", not(target_arch = "wasm32")))]
     pub fn postgres(url: &str, options: &postgres::PgOptions) -> Result<Self> {
-        let store = Arc::new(postgres::PgStore::connect(url, options)?);
-        Ok(Self::builder(store.clone())
-            .tenants(store.clone())
-            .customers(store.clone())
-            .trackings(store.clone())
-            .events(store)
-            .build())
+        Ok(Self::new(postgres::PgStore::connect(url, options)?))
     }
 
     /// The backend's name.

@@ -17,11 +17,18 @@ struct Migration {
 }
 
 /// Migrations in order; never edit one that has landed, add the next.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init",
+        sql: include_str!("0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_jobs",
+        sql: include_str!("0002_jobs.sql"),
+    },
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -51,6 +51,7 @@ macro_rules! tracking_cols {
 mod customers;
 mod errors;
 mod events;
+mod jobs;
 mod migrate;
 mod rows;
 mod tenants;
@@ -249,6 +250,29 @@ impl PgStore {
         &self.inner.pool
     }
 
+    /// Drop this store's schema and everything in it (throwaway schemas of tests and benches).
+    /// The pool is closed first.
+    ///
+    /// # Errors
+    /// As any statement.
+    pub fn drop_schema(&self) -> Result<()> {
+        let pool = self.inner.pool.clone();
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.inner.schema);
+        let options = pool.connect_options();
+        block(self.run(async move {
+            use sqlx::{ConnectOptions, Connection};
+            pool.close().await;
+            let mut c = options.connect().await.map_err(db_error)?;
+            // The schema name was checked to be a plain lowercase identifier.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut c)
+                .await
+                .map_err(db_error)?;
+            let _ = c.close().await;
+            Ok(())
+        }))
+    }
+
     /// `fut`, polled inside the store's runtime.
     fn run<'a, T: 'a>(
         &self,
@@ -346,6 +370,10 @@ impl Tx for PgTx {
     }
 
     fn trackings(&mut self) -> Result<&mut dyn TrackingWrites> {
+        Ok(self)
+    }
+
+    fn jobs(&mut self) -> Result<&mut dyn crate::queue::JobWrites> {
         Ok(self)
     }
 

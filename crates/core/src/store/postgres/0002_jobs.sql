@@ -1,0 +1,130 @@
+-- tagsmith on PostgreSQL, schema 2: the durable job queue (as SQLite's schemas 3-4), and
+-- `enqueue(...)` so a host adds a job in its own transaction from any driver:
+--     SELECT tagsmith.enqueue('send_report', '{"to": "a@example.com"}', run_at => now() + '1 hour');
+-- No foreign keys on jobs: a job's history outlives whatever it worked on.
+
+-- A state's bit in `unique_states` (bit i = i-th state of the job model).
+CREATE FUNCTION job_state_bit(state text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE state
+        WHEN 'available' THEN 1 WHEN 'scheduled' THEN 2 WHEN 'running' THEN 4
+        WHEN 'retryable' THEN 8 WHEN 'completed' THEN 16 WHEN 'discarded' THEN 32
+        WHEN 'cancelled' THEN 64 ELSE 0 END $$;
+
+CREATE TABLE jobs (
+    id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id        TEXT,
+    queue            TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    args             JSONB NOT NULL,
+    priority         SMALLINT NOT NULL,
+    state            TEXT NOT NULL,
+    attempt          INTEGER NOT NULL DEFAULT 0,
+    max_attempts     INTEGER NOT NULL,
+    scheduled_at     TIMESTAMPTZ NOT NULL,
+    unique_key       TEXT,
+    unique_states    INTEGER NOT NULL DEFAULT 0,
+    concurrency_key  TEXT,
+    errors           JSONB NOT NULL DEFAULT '[]',
+    progress         JSONB,
+    lease_owner      TEXT,
+    lease_expires_at TIMESTAMPTZ,
+    created_at       TIMESTAMPTZ NOT NULL,
+    attempted_at     TIMESTAMPTZ,
+    finalized_at     TIMESTAMPTZ
+);
+
+-- What a claim scans: due jobs of a queue in priority, time and id order.
+CREATE INDEX jobs_due ON jobs (queue, priority, scheduled_at, id)
+    WHERE state IN ('available', 'scheduled', 'retryable');
+-- What the rescuer scans, and the per-key concurrency check.
+CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE state = 'running';
+CREATE INDEX jobs_running_keys ON jobs (concurrency_key)
+    WHERE state = 'running' AND concurrency_key IS NOT NULL;
+CREATE INDEX jobs_tenant ON jobs (tenant_id, id) WHERE tenant_id IS NOT NULL;
+-- At most one job per unique key among the states the key covers (River's unique_states).
+CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key)
+    WHERE unique_key IS NOT NULL AND (unique_states & job_state_bit(state)) <> 0;
+
+-- Add a job in the caller's transaction, with the rules of the engine's enqueue: bad values
+-- raise 22023 (invalid_parameter_value) naming the argument; a unique key already held returns
+-- the holder's id. A tenant job's `created` event goes to the tenant's log, and workers
+-- listening on this schema's channel are woken at commit.
+CREATE FUNCTION enqueue(
+    kind            text,
+    args            jsonb       DEFAULT '{}',
+    queue           text        DEFAULT 'default',
+    priority        integer     DEFAULT 0,
+    run_at          timestamptz DEFAULT NULL,
+    max_attempts    integer     DEFAULT 25,
+    unique_key      text        DEFAULT NULL,
+    tenant_id       text        DEFAULT NULL,
+    concurrency_key text        DEFAULT NULL
+) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path FROM CURRENT
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    started timestamptz := now();
+    due     timestamptz := coalesce(run_at, now());
+    initial text := CASE WHEN coalesce(run_at, now()) > now() THEN 'scheduled' ELSE 'available' END;
+    mask    integer := CASE WHEN unique_key IS NULL THEN 0 ELSE 15 END;
+    new_id  bigint;
+    seq     bigint;
+BEGIN
+    IF kind IS NULL OR kind !~ '^[A-Za-z0-9_.:-]{1,100}$' THEN
+        RAISE EXCEPTION 'tagsmith.enqueue: kind %: must be 1 to 100 characters of A-Z a-z 0-9 _ . : -',
+            coalesce(quote_literal(kind), 'NULL') USING ERRCODE = '22023';
+    END IF;
+    IF queue IS NULL OR queue !~ '^[A-Za-z0-9_.:-]{1,100}$' THEN
+        RAISE EXCEPTION 'tagsmith.enqueue: queue %: must be 1 to 100 characters of A-Z a-z 0-9 _ . : -',
+            coalesce(quote_literal(queue), 'NULL') USING ERRCODE = '22023';
+    END IF;
+    IF args IS NULL OR octet_length(args::text) > 1048576 THEN
+        RAISE EXCEPTION 'tagsmith.enqueue: args: must be JSON of at most 1 MiB' USING ERRCODE = '22023';
+    END IF;
+    IF priority IS NULL OR priority NOT BETWEEN 0 AND 9 THEN
+        RAISE EXCEPTION 'tagsmith.enqueue: priority %: must be 0 to 9', coalesce(priority::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'tagsmith.enqueue: max_attempts %: must be 1 to 1000',
+            coalesce(max_attempts::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
+    IF unique_key IS NOT NULL AND (octet_length(unique_key) NOT BETWEEN 1 AND 512
+            OR unique_key ~ '[[:cntrl:]]') THEN
+        RAISE EXCEPTION 'tagsmith.enqueue: unique_key %: must be 1 to 512 bytes without control characters',
+            quote_literal(unique_key) USING ERRCODE = '22023';
+    END IF;
+    IF concurrency_key IS NOT NULL AND (octet_length(concurrency_key) NOT BETWEEN 1 AND 512
+            OR concurrency_key ~ '[[:cntrl:]]') THEN
+        RAISE EXCEPTION 'tagsmith.enqueue: concurrency_key %: must be 1 to 512 bytes without control characters',
+            quote_literal(concurrency_key) USING ERRCODE = '22023';
+    END IF;
+
+    INSERT INTO jobs AS j (tenant_id, queue, kind, args, priority, state, max_attempts,
+                           scheduled_at, unique_key, unique_states, concurrency_key, created_at)
+    VALUES (tenant_id, queue, kind, args, priority, initial, max_attempts, due, unique_key, mask,
+            concurrency_key, started)
+    ON CONFLICT DO NOTHING
+    RETURNING j.id INTO new_id;
+    IF new_id IS NULL THEN
+        SELECT j.id INTO new_id FROM jobs j
+        WHERE j.unique_key = unique_key AND (j.unique_states & job_state_bit(j.state)) <> 0;
+        RETURN new_id;
+    END IF;
+
+    IF tenant_id IS NOT NULL THEN
+        UPDATE tenants t SET event_seq = t.event_seq + 1 WHERE t.id = tenant_id
+        RETURNING t.event_seq INTO seq;
+        IF seq IS NULL THEN
+            RAISE EXCEPTION 'tagsmith.enqueue: tenant_id %: no such tenant', quote_literal(tenant_id)
+                USING ERRCODE = '22023';
+        END IF;
+        INSERT INTO events (tenant_id, seq, entity, record_id, action, version, job_state, at)
+        VALUES (tenant_id, seq, 'job', new_id::text, 'created', 0, initial, started);
+    END IF;
+    PERFORM pg_notify('tagsmith_jobs.' || current_schema(), queue);
+    RETURN new_id;
+END $$;

@@ -1,0 +1,882 @@
+//! The job queue on PostgreSQL (schema 2): claims lock due jobs with `FOR UPDATE SKIP LOCKED`
+//! so workers in many processes take disjoint batches; every transition out of `running` is
+//! guarded by (state, attempt, lease owner) as on SQLite; a job added wakes listening workers
+//! through `NOTIFY` on this schema's channel at commit.
+
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Row};
+
+use super::errors::db_error;
+use super::rows::{at, json, opt_time_col, time_col, wire};
+use super::{PgStore, PgTx};
+use crate::events::{Change, ChangeAction, Entity};
+use crate::queue::{
+    AttemptError, Claim, Enqueued, Finish, Job, JobFilter, JobId, JobState, JobStats, JobWrites,
+    NewJob, Outcome, Progress, QueueStore,
+};
+use crate::{Error, Result, TenantId, Timestamp};
+
+macro_rules! job_cols {
+    () => {
+        "id, tenant_id, queue, kind, args, priority, state, attempt, max_attempts, scheduled_at, \
+         unique_key, concurrency_key, errors, progress, lease_owner, lease_expires_at, \
+         created_at, attempted_at, finalized_at"
+    };
+}
+
+/// The channel workers of `schema` listen on.
+pub(super) fn channel(schema: &str) -> String {
+    format!("tagsmith_jobs.{schema}")
+}
+
+fn job_row(r: &PgRow) -> sqlx::Result<Job> {
+    Ok(Job {
+        id: JobId(r.try_get("id")?),
+        tenant_id: r
+            .try_get::<Option<String>, _>("tenant_id")?
+            .map(TenantId::new),
+        queue: r.try_get("queue")?,
+        kind: r.try_get("kind")?,
+        args: json(r, "args")?,
+        priority: u8::try_from(r.try_get::<i16, _>("priority")?).unwrap_or(u8::MAX),
+        state: wire(r, "state", JobState::parse)?,
+        attempt: u32::try_from(r.try_get::<i32, _>("attempt")?).unwrap_or(0),
+        max_attempts: u32::try_from(r.try_get::<i32, _>("max_attempts")?).unwrap_or(0),
+        scheduled_at: time_col(r, "scheduled_at")?,
+        unique_key: r.try_get("unique_key")?,
+        concurrency_key: r.try_get("concurrency_key")?,
+        errors: json(r, "errors")?,
+        progress: r
+            .try_get::<Option<Json<Progress>>, _>("progress")?
+            .map(|p| p.0),
+        lease_owner: r.try_get("lease_owner")?,
+        lease_expires_at: opt_time_col(r, "lease_expires_at")?,
+        created_at: time_col(r, "created_at")?,
+        attempted_at: opt_time_col(r, "attempted_at")?,
+        finalized_at: opt_time_col(r, "finalized_at")?,
+    })
+}
+
+fn job_rows(rows: &[PgRow]) -> Result<Vec<Job>> {
+    rows.iter()
+        .map(job_row)
+        .collect::<sqlx::Result<_>>()
+        .map_err(db_error)
+}
+
+/// Append a job's change to its tenant's log (engine-wide jobs have no log).
+async fn job_event(
+    c: &mut PgConnection,
+    tenant: Option<&str>,
+    id: i64,
+    action: ChangeAction,
+    attempt: u32,
+    state: JobState,
+    now: Timestamp,
+) -> Result<()> {
+    let Some(tenant) = tenant else {
+        return Ok(());
+    };
+    let change = Change {
+        entity: Entity::Job,
+        id: id.to_string(),
+        action,
+        version: i64::from(attempt),
+        sync_status: None,
+        job_state: Some(state),
+        at: now,
+    };
+    super::events::append(c, &TenantId::new(tenant), &change)
+        .await
+        .map(|_| ())
+}
+
+/// The state and run time of a new job.
+fn initial(job: &NewJob, now: Timestamp) -> (JobState, Timestamp) {
+    let due = job.run_at.unwrap_or(now);
+    let state = if due > now {
+        JobState::Scheduled
+    } else {
+        JobState::Available
+    };
+    (state, due)
+}
+
+/// Add one job (or find the holder of its unique key).
+async fn insert(c: &mut PgConnection, job: &NewJob, now: Timestamp) -> Result<Enqueued> {
+    let (state, due) = initial(job, now);
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO jobs (tenant_id, queue, kind, args, priority, state, max_attempts, \
+         scheduled_at, unique_key, unique_states, concurrency_key, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(job.tenant_id.as_ref().map(TenantId::as_str))
+    .bind(&job.queue)
+    .bind(&job.kind)
+    .bind(Json(&job.args))
+    .bind(i16::from(job.priority))
+    .bind(state.as_str())
+    .bind(i32::try_from(job.max_attempts).unwrap_or(i32::MAX))
+    .bind(at(due))
+    .bind(job.unique_key.as_deref())
+    .bind(i32::from(job.unique_mask()))
+    .bind(job.concurrency_key.as_deref())
+    .bind(at(now))
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(db_error)?;
+    match id {
+        Some(id) => {
+            let tenant = job.tenant_id.as_ref().map(TenantId::as_str);
+            job_event(c, tenant, id, ChangeAction::Created, 0, state, now).await?;
+            Ok(Enqueued {
+                id: JobId(id),
+                duplicate: false,
+            })
+        }
+        None => {
+            let existing: i64 = sqlx::query_scalar(
+                "SELECT id FROM jobs WHERE unique_key = $1 \
+                 AND (unique_states & job_state_bit(state)) <> 0",
+            )
+            .bind(job.unique_key.as_deref())
+            .fetch_one(&mut *c)
+            .await
+            .map_err(db_error)?;
+            Ok(Enqueued {
+                id: JobId(existing),
+                duplicate: true,
+            })
+        }
+    }
+}
+
+/// Add jobs without unique keys with one statement (ids ascend in input order).
+async fn insert_many(
+    c: &mut PgConnection,
+    jobs: &[NewJob],
+    now: Timestamp,
+) -> Result<Vec<Enqueued>> {
+    let mut tenants = Vec::with_capacity(jobs.len());
+    let (mut queues, mut kinds, mut args, mut priorities, mut states) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut maxes, mut dues, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+    for j in jobs {
+        let (state, due) = initial(j, now);
+        tenants.push(j.tenant_id.as_ref().map(|t| t.as_str().to_owned()));
+        queues.push(j.queue.clone());
+        kinds.push(j.kind.clone());
+        args.push(Json(&j.args));
+        priorities.push(i16::from(j.priority));
+        states.push(state.as_str());
+        maxes.push(i32::try_from(j.max_attempts).unwrap_or(i32::MAX));
+        dues.push(at(due));
+        keys.push(j.concurrency_key.clone());
+    }
+    let mut ids: Vec<i64> = sqlx::query_scalar(
+        "INSERT INTO jobs (tenant_id, queue, kind, args, priority, state, max_attempts, \
+         scheduled_at, concurrency_key, created_at) \
+         SELECT t, q, k, a, p, s, m, d, c, $10 FROM unnest($1::text[], $2::text[], $3::text[], \
+         $4::jsonb[], $5::int2[], $6::text[], $7::int4[], $8::timestamptz[], $9::text[]) \
+         AS u(t, q, k, a, p, s, m, d, c) RETURNING id",
+    )
+    .bind(&tenants)
+    .bind(&queues)
+    .bind(&kinds)
+    .bind(&args)
+    .bind(&priorities)
+    .bind(&states)
+    .bind(&maxes)
+    .bind(&dues)
+    .bind(&keys)
+    .bind(at(now))
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_error)?;
+    ids.sort_unstable();
+    let mut out = Vec::with_capacity(jobs.len());
+    for (job, id) in jobs.iter().zip(ids) {
+        if let Some(t) = &job.tenant_id {
+            let state = initial(job, now).0;
+            job_event(
+                c,
+                Some(t.as_str()),
+                id,
+                ChangeAction::Created,
+                0,
+                state,
+                now,
+            )
+            .await?;
+        }
+        out.push(Enqueued {
+            id: JobId(id),
+            duplicate: false,
+        });
+    }
+    Ok(out)
+}
+
+/// Wake the workers of the queues at commit.
+async fn notify(c: &mut PgConnection, schema: &str, queues: &[&str]) -> Result<()> {
+    let mut queues = queues.to_vec();
+    queues.sort_unstable();
+    queues.dedup();
+    for q in queues {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel(schema))
+            .bind(q)
+            .execute(&mut *c)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+async fn get(c: &mut PgConnection, id: JobId, lock: bool) -> Result<Job> {
+    let sql = if lock {
+        concat!(
+            "SELECT ",
+            job_cols!(),
+            " FROM jobs WHERE id = $1 FOR UPDATE"
+        )
+    } else {
+        concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1")
+    };
+    let row = sqlx::query(sql)
+        .bind(id.0)
+        .fetch_optional(c)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| Error::not_found("job", &id.to_string()))?;
+    job_row(&row).map_err(db_error)
+}
+
+/// `$body` (an async expression of a `Result`, using `$c: &mut PgConnection`) in one
+/// transaction of `$store`, committed if it succeeds, inside the store's runtime.
+macro_rules! in_tx {
+    ($store:expr, |$c:ident| $body:expr) => {
+        $store.run(async {
+            let mut tx = $store.pool().begin().await.map_err(db_error)?;
+            let $c: &mut PgConnection = &mut tx;
+            let out = async { $body }.await?;
+            tx.commit().await.map_err(db_error)?;
+            Ok(out)
+        })
+    };
+}
+
+#[async_trait::async_trait]
+impl JobWrites for PgTx {
+    async fn enqueue_job(&mut self, job: &NewJob, now: Timestamp) -> Result<Enqueued> {
+        let store = self.store.clone();
+        let schema = store.schema().to_owned();
+        let conn = self.conn()?;
+        store
+            .run(async move {
+                let out = insert(&mut *conn, job, now).await?;
+                if !out.duplicate {
+                    notify(&mut *conn, &schema, &[job.queue.as_str()]).await?;
+                }
+                Ok(out)
+            })
+            .await
+    }
+}
+
+/// Rows per multi-row insert.
+const INSERT_ROWS: usize = 1000;
+
+#[async_trait::async_trait]
+impl QueueStore for PgStore {
+    async fn enqueue(&self, jobs: &[NewJob], now: Timestamp) -> Result<Vec<Enqueued>> {
+        let schema = self.schema().to_owned();
+        in_tx!(self, |c| {
+            let mut out = Vec::with_capacity(jobs.len());
+            let mut rest = jobs;
+            while !rest.is_empty() {
+                // Runs of jobs without a unique key go in multi-row inserts; the others
+                // (which may be duplicates) one by one.
+                let plain = rest
+                    .iter()
+                    .take(INSERT_ROWS)
+                    .take_while(|j| j.unique_key.is_none())
+                    .count();
+                if plain > 1 {
+                    out.extend(insert_many(&mut *c, &rest[..plain], now).await?);
+                    rest = &rest[plain..];
+                } else {
+                    out.push(insert(&mut *c, &rest[0], now).await?);
+                    rest = &rest[1..];
+                }
+            }
+            let queues: Vec<&str> = jobs.iter().map(|j| j.queue.as_str()).collect();
+            notify(&mut *c, &schema, &queues).await?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn claim(&self, claim: &Claim<'_>) -> Result<Vec<Job>> {
+        in_tx!(self, |c| claim_in(c, claim).await).await
+    }
+
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        jobs: &[(JobId, u32)],
+        lease_until: Timestamp,
+    ) -> Result<Vec<JobId>> {
+        let ids: Vec<i64> = jobs.iter().map(|(id, _)| id.0).collect();
+        let attempts: Vec<i32> = jobs
+            .iter()
+            .map(|(_, a)| i32::try_from(*a).unwrap_or(i32::MAX))
+            .collect();
+        let held: Vec<i64> = self
+            .run(
+                sqlx::query_scalar(
+                    "UPDATE jobs SET lease_expires_at = $1 \
+                     FROM unnest($2::int8[], $3::int4[]) AS d(id, attempt) \
+                     WHERE jobs.id = d.id AND jobs.state = 'running' \
+                     AND jobs.attempt = d.attempt AND jobs.lease_owner = $4 RETURNING jobs.id",
+                )
+                .bind(at(lease_until))
+                .bind(&ids)
+                .bind(&attempts)
+                .bind(worker)
+                .fetch_all(self.pool()),
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(jobs
+            .iter()
+            .filter(|(id, _)| !held.contains(&id.0))
+            .map(|(id, _)| *id)
+            .collect())
+    }
+
+    async fn finish(&self, worker: &str, done: &[Finish], now: Timestamp) -> Result<Vec<bool>> {
+        in_tx!(self, |c| finish_in(c, worker, done, now).await).await
+    }
+
+    async fn finish_and_claim(
+        &self,
+        worker: &str,
+        done: &[Finish],
+        claim: &Claim<'_>,
+    ) -> Result<(Vec<bool>, Vec<Job>)> {
+        in_tx!(self, |c| {
+            let applied = finish_in(&mut *c, worker, done, claim.now).await?;
+            Ok((applied, claim_in(&mut *c, claim).await?))
+        })
+        .await
+    }
+
+    async fn set_progress(
+        &self,
+        worker: &str,
+        id: JobId,
+        attempt: u32,
+        progress: &Progress,
+        now: Timestamp,
+    ) -> Result<bool> {
+        in_tx!(self, |c| {
+            let tenant: Option<Option<String>> = sqlx::query_scalar(
+                "UPDATE jobs SET progress = $1 WHERE id = $2 AND state = 'running' \
+                     AND attempt = $3 AND lease_owner = $4 RETURNING tenant_id",
+            )
+            .bind(Json(progress))
+            .bind(id.0)
+            .bind(i32::try_from(attempt).unwrap_or(i32::MAX))
+            .bind(worker)
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db_error)?;
+            let Some(tenant) = tenant else {
+                return Ok(false);
+            };
+            job_event(
+                c,
+                tenant.as_deref(),
+                id.0,
+                ChangeAction::Updated,
+                attempt,
+                JobState::Running,
+                now,
+            )
+            .await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn rescue(&self, now: Timestamp) -> Result<u64> {
+        in_tx!(self, |c| {
+            let expired: Vec<(i64, i32, i32, Option<String>)> = sqlx::query_as(
+                "SELECT id, attempt, max_attempts, lease_owner FROM jobs \
+                     WHERE state = 'running' AND lease_expires_at < $1 LIMIT 1000 \
+                     FOR UPDATE SKIP LOCKED",
+            )
+            .bind(at(now))
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db_error)?;
+            let mut n = 0;
+            for (id, attempt, max, owner) in expired {
+                let attempt = u32::try_from(attempt).unwrap_or(0);
+                let error = AttemptError::lease_expired(now, attempt, owner.as_deref());
+                let state = if attempt >= u32::try_from(max).unwrap_or(0) {
+                    JobState::Discarded
+                } else {
+                    JobState::Retryable
+                };
+                if let Some(tenant) = transition(
+                    &mut *c,
+                    id,
+                    attempt,
+                    Guard::LeaseExpired,
+                    state,
+                    now,
+                    Some(&error),
+                    Some(now),
+                )
+                .await?
+                {
+                    job_event(
+                        &mut *c,
+                        tenant.as_deref(),
+                        id,
+                        ChangeAction::StatusChanged,
+                        attempt,
+                        state,
+                        now,
+                    )
+                    .await?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn retry(&self, id: JobId, now: Timestamp) -> Result<Job> {
+        in_tx!(self, |c| {
+            let job = get(&mut *c, id, true).await?;
+            job.check_retryable()?;
+            sqlx::query(
+                "UPDATE jobs SET state = 'available', scheduled_at = $2, finalized_at = NULL, \
+                     max_attempts = greatest(max_attempts, attempt + 1) WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(at(now))
+            .execute(&mut *c)
+            .await
+            .map_err(|e| match super::errors::violated_unique(&e).as_deref() {
+                Some("jobs_unique") => job.unique_key_taken(),
+                _ => db_error(e),
+            })?;
+            let tenant = job.tenant_id.as_ref().map(TenantId::as_str);
+            job_event(
+                &mut *c,
+                tenant,
+                id.0,
+                ChangeAction::StatusChanged,
+                job.attempt,
+                JobState::Available,
+                now,
+            )
+            .await?;
+            get(&mut *c, id, false).await
+        })
+        .await
+    }
+
+    async fn cancel(&self, id: JobId, now: Timestamp) -> Result<Job> {
+        in_tx!(self, |c| {
+            let job = get(&mut *c, id, true).await?;
+            job.check_cancellable()?;
+            sqlx::query(
+                "UPDATE jobs SET state = 'cancelled', finalized_at = $2, lease_owner = NULL, \
+                     lease_expires_at = NULL WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(at(now))
+            .execute(&mut *c)
+            .await
+            .map_err(db_error)?;
+            let tenant = job.tenant_id.as_ref().map(TenantId::as_str);
+            job_event(
+                &mut *c,
+                tenant,
+                id.0,
+                ChangeAction::StatusChanged,
+                job.attempt,
+                JobState::Cancelled,
+                now,
+            )
+            .await?;
+            get(&mut *c, id, false).await
+        })
+        .await
+    }
+
+    async fn get_job(&self, id: JobId) -> Result<Job> {
+        let pool = self.pool().clone();
+        self.run(async move {
+            let mut c = pool.acquire().await.map_err(db_error)?;
+            get(&mut c, id, false).await
+        })
+        .await
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        let rows = self
+            .run(
+                sqlx::query(concat!(
+                    "SELECT ",
+                    job_cols!(),
+                    " FROM jobs WHERE id > $1 AND ($2::text IS NULL OR state = $2) \
+                     AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR queue = $4) \
+                     AND ($5::text IS NULL OR tenant_id = $5) ORDER BY id LIMIT $6"
+                ))
+                .bind(filter.after.map_or(0, |a| a.0))
+                .bind(filter.state.map(JobState::as_str))
+                .bind(filter.kind.as_deref())
+                .bind(filter.queue.as_deref())
+                .bind(filter.tenant_id.as_ref().map(TenantId::as_str))
+                .bind(i64::try_from(filter.page_size()).unwrap_or(1000))
+                .fetch_all(self.pool()),
+            )
+            .await
+            .map_err(db_error)?;
+        job_rows(&rows)
+    }
+
+    async fn stats(&self, tenant: Option<&TenantId>) -> Result<JobStats> {
+        let rows: Vec<(String, i64)> = self
+            .run(
+                sqlx::query_as(
+                    "SELECT state, count(*) FROM jobs WHERE $1::text IS NULL OR tenant_id = $1 \
+                     GROUP BY state",
+                )
+                .bind(tenant.map(TenantId::as_str))
+                .fetch_all(self.pool()),
+            )
+            .await
+            .map_err(db_error)?;
+        let mut stats = JobStats::default();
+        for (state, n) in rows {
+            let state = JobState::parse(&state).ok_or_else(|| {
+                Error::storage(format!("unknown job state {state:?} in the database"))
+            })?;
+            stats.add(state, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(stats)
+    }
+
+    async fn has_pending(&self, now: Timestamp) -> Result<bool> {
+        self.run(
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'running') \
+                 OR EXISTS (SELECT 1 FROM jobs WHERE state IN ('available', 'scheduled', \
+                 'retryable') AND (state <> 'scheduled' OR scheduled_at <= $1))",
+            )
+            .bind(at(now))
+            .fetch_one(self.pool()),
+        )
+        .await
+        .map_err(db_error)
+    }
+
+    async fn next_due(&self, queue: &str) -> Result<Option<Timestamp>> {
+        let t: Option<time::OffsetDateTime> = self
+            .run(
+                sqlx::query_scalar(
+                    "SELECT min(scheduled_at) FROM jobs \
+                     WHERE state IN ('available', 'scheduled', 'retryable') AND queue = $1",
+                )
+                .bind(queue)
+                .fetch_one(self.pool()),
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(t.map(super::rows::ts))
+    }
+
+    async fn prune(&self, before: Timestamp, limit: usize) -> Result<u64> {
+        // Short statements of at most 1000 rows each, so pruning never holds many locks.
+        let mut deleted = 0u64;
+        while (deleted as usize) < limit {
+            let batch = (limit - deleted as usize).min(1000);
+            let n = self
+                .run(
+                    sqlx::query(
+                        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+                         WHERE state IN ('completed', 'discarded', 'cancelled') \
+                         AND finalized_at < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                    )
+                    .bind(at(before))
+                    .bind(i64::try_from(batch).unwrap_or(1000))
+                    .execute(self.pool()),
+                )
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+            deleted += n;
+            if (n as usize) < batch {
+                break;
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+/// Claim up to `claim.limit` due jobs (see [`QueueStore::claim`]): lock them, skipping the ones
+/// other workers are claiming, then move them to `running`.
+async fn claim_in(c: &mut PgConnection, claim: &Claim<'_>) -> Result<Vec<Job>> {
+    let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
+    let due: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT id, concurrency_key FROM jobs \
+         WHERE state IN ('available', 'scheduled', 'retryable') AND queue = $1 \
+         AND scheduled_at <= $2 ORDER BY priority, scheduled_at, id LIMIT $3 \
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(claim.queue)
+    .bind(at(claim.now))
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_error)?;
+    let mut ids = Vec::with_capacity(due.len());
+    let mut keys: Vec<String> = Vec::new();
+    for (id, key) in due {
+        if let Some(k) = key {
+            if keys.contains(&k) {
+                continue;
+            }
+            // One claim per key at a time across processes, held to commit; then the key's
+            // running job (if any) is visible.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))")
+                .bind(format!("tagsmith concurrency key: {k}"))
+                .execute(&mut *c)
+                .await
+                .map_err(db_error)?;
+            let busy: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'running' \
+                 AND concurrency_key = $1)",
+            )
+            .bind(&k)
+            .fetch_one(&mut *c)
+            .await
+            .map_err(db_error)?;
+            keys.push(k);
+            if busy {
+                continue;
+            }
+        }
+        ids.push(id);
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(concat!(
+        "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = $2, \
+         lease_owner = $3, lease_expires_at = $4 WHERE id = ANY($1) RETURNING ",
+        job_cols!()
+    ))
+    .bind(&ids)
+    .bind(at(claim.now))
+    .bind(claim.worker)
+    .bind(at(claim.lease_until))
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_error)?;
+    let mut jobs = job_rows(&rows)?;
+    // RETURNING gives no order: restore the claim order.
+    jobs.sort_by_key(|j| ids.iter().position(|id| *id == j.id.0));
+    for job in &jobs {
+        if job.tenant_id.is_some() {
+            job_event(
+                &mut *c,
+                job.tenant_id.as_ref().map(TenantId::as_str),
+                job.id.0,
+                ChangeAction::StatusChanged,
+                job.attempt,
+                JobState::Running,
+                claim.now,
+            )
+            .await?;
+        }
+    }
+    Ok(jobs)
+}
+
+/// Apply attempt outcomes (see [`QueueStore::finish`]).
+async fn finish_in(
+    c: &mut PgConnection,
+    worker: &str,
+    done: &[Finish],
+    now: Timestamp,
+) -> Result<Vec<bool>> {
+    let completed: Vec<&Finish> = done
+        .iter()
+        .filter(|d| d.outcome == Outcome::Completed)
+        .collect();
+    let mut applied = std::collections::HashSet::new();
+    if !completed.is_empty() {
+        let ids: Vec<i64> = completed.iter().map(|d| d.id.0).collect();
+        let attempts: Vec<i32> = completed
+            .iter()
+            .map(|d| i32::try_from(d.attempt).unwrap_or(i32::MAX))
+            .collect();
+        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+            "UPDATE jobs SET state = 'completed', finalized_at = $3, lease_owner = NULL, \
+             lease_expires_at = NULL FROM unnest($1::int8[], $2::int4[]) AS d(id, attempt) \
+             WHERE jobs.id = d.id AND jobs.state = 'running' AND jobs.attempt = d.attempt \
+             AND jobs.lease_owner = $4 RETURNING jobs.id, jobs.tenant_id",
+        )
+        .bind(&ids)
+        .bind(&attempts)
+        .bind(at(now))
+        .bind(worker)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_error)?;
+        for (id, tenant) in rows {
+            if tenant.is_some() {
+                let attempt = done.iter().find(|d| d.id.0 == id).map_or(0, |d| d.attempt);
+                job_event(
+                    &mut *c,
+                    tenant.as_deref(),
+                    id,
+                    ChangeAction::StatusChanged,
+                    attempt,
+                    JobState::Completed,
+                    now,
+                )
+                .await?;
+            }
+            applied.insert(id);
+        }
+    }
+    let mut out = Vec::with_capacity(done.len());
+    for d in done {
+        out.push(match d.outcome {
+            Outcome::Completed => applied.contains(&d.id.0),
+            _ => finish_one(&mut *c, worker, d, now).await?,
+        });
+    }
+    Ok(out)
+}
+
+async fn finish_one(
+    c: &mut PgConnection,
+    worker: &str,
+    d: &Finish,
+    now: Timestamp,
+) -> Result<bool> {
+    let id = d.id.0;
+    let (state, error, retry_at) = match &d.outcome {
+        Outcome::Completed => (JobState::Completed, None, None),
+        Outcome::Retry { at, error } => (JobState::Retryable, Some(error), Some(*at)),
+        Outcome::Discard { error } => (JobState::Discarded, Some(error), None),
+        Outcome::Release => (JobState::Available, None, Some(now)),
+    };
+    let error = error.map(|message| AttemptError {
+        at: now,
+        attempt: d.attempt,
+        message: message.clone(),
+    });
+    let Some(tenant) = transition(
+        &mut *c,
+        id,
+        d.attempt,
+        Guard::Owner(worker),
+        state,
+        now,
+        error.as_ref(),
+        retry_at,
+    )
+    .await?
+    else {
+        return Ok(false);
+    };
+    let attempt = if state == JobState::Available {
+        d.attempt.saturating_sub(1)
+    } else {
+        d.attempt
+    };
+    job_event(
+        c,
+        tenant.as_deref(),
+        id,
+        ChangeAction::StatusChanged,
+        attempt,
+        state,
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// What else a transition out of `running` requires besides the state and attempt.
+enum Guard<'a> {
+    /// The worker still holds the lease (a worker reporting its attempt).
+    Owner(&'a str),
+    /// The lease is still expired (the rescuer).
+    LeaseExpired,
+}
+
+/// Move a running job (attempt `attempt`, `guard` holding) to `state`; returns its tenant if it
+/// moved, `None` if the guard no longer holds.
+#[allow(clippy::too_many_arguments)]
+async fn transition(
+    c: &mut PgConnection,
+    id: i64,
+    attempt: u32,
+    guard: Guard<'_>,
+    state: JobState,
+    now: Timestamp,
+    error: Option<&AttemptError>,
+    scheduled_at: Option<Timestamp>,
+) -> Result<Option<Option<String>>> {
+    // One statement per guard, the same but for the guard's condition on `$3`.
+    macro_rules! transition_sql {
+        ($guard:literal) => {
+            concat!(
+                "UPDATE jobs SET state = $4::text, \
+                 attempt = CASE WHEN $4::text = 'available' THEN attempt - 1 ELSE attempt END, \
+                 scheduled_at = coalesce($6::timestamptz, scheduled_at), \
+                 errors = CASE WHEN $5::jsonb IS NULL THEN errors \
+                     ELSE errors || jsonb_build_array($5::jsonb) END, \
+                 finalized_at = CASE WHEN $4::text IN ('completed', 'discarded', 'cancelled') \
+                     THEN $7::timestamptz END, \
+                 lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = $1 AND state = 'running' AND attempt = $2 AND ",
+                $guard,
+                " RETURNING tenant_id"
+            )
+        };
+    }
+    let sql = match guard {
+        Guard::Owner(_) => transition_sql!("lease_owner = $3"),
+        Guard::LeaseExpired => transition_sql!("lease_expires_at < $3"),
+    };
+    let q = sqlx::query_scalar::<_, Option<String>>(sql)
+        .bind(id)
+        .bind(i32::try_from(attempt).unwrap_or(i32::MAX));
+    let q = match guard {
+        Guard::Owner(w) => q.bind(w),
+        Guard::LeaseExpired => q.bind(at(now)),
+    };
+    q.bind(state.as_str())
+        .bind(error.map(Json))
+        .bind(scheduled_at.map(at))
+        .bind(at(now))
+        .fetch_optional(c)
+        .await
+        .map_err(db_error)
+}
