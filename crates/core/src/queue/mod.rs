@@ -135,4 +135,12 @@ pub trait QueueStore: Send + Sync {
 
     /// Delete up to `limit` final jobs finalized before `before`; returns how many.
     async fn prune(&self, before: Timestamp, limit: usize) -> Result<u64>;
+
+    /// Woken whenever any process adds a job (PostgreSQL: `LISTEN` on the schema's channel,
+    /// which every enqueue `NOTIFY`s at commit), so idle workers look again at once. `None`
+    /// where the backend has no such signal: the engine wakes its own process's workers, and
+    /// workers poll for the rest.
+    fn added_anywhere(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 }

@@ -676,10 +676,17 @@ async fn fetch(
     let batch = (concurrency / 2).max(1);
     let mut drained = true;
     let mut failures = 0;
+    // Jobs added by other processes (where the backend can tell).
+    let anywhere = shared.store().ok().and_then(QueueStore::added_anywhere);
     while !*stop.borrow() {
         let added = shared.engine.job_added().notified();
         tokio::pin!(added);
         added.as_mut().enable();
+        let elsewhere = anywhere.as_deref().map(Notify::notified);
+        tokio::pin!(elsewhere);
+        if let Some(n) = elsewhere.as_mut().as_pin_mut() {
+            n.enable();
+        }
         let free = slots.available_permits();
         let mut wait = poll;
         if free >= if drained { 1 } else { batch } {
@@ -751,6 +758,12 @@ async fn fetch(
         };
         tokio::select! {
             () = added => drained = true,
+            () = async {
+                match elsewhere.as_mut().as_pin_mut() {
+                    Some(n) => n.await,
+                    None => std::future::pending().await,
+                }
+            } => drained = true,
             () = slots_freed => {}
             () = tokio::time::sleep(wait) => {}
             _ = stop.changed() => {}

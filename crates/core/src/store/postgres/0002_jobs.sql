@@ -47,10 +47,11 @@ CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key)
     WHERE unique_key IS NOT NULL AND (unique_states & job_state_bit(state)) <> 0;
 
 -- Add a job in the caller's transaction, with the rules of the engine's enqueue: bad values
--- raise 22023 (invalid_parameter_value) naming the argument; a unique key already held returns
--- the holder's id. A tenant job's `created` event goes to the tenant's log, and workers
--- listening on this schema's channel are woken at commit.
-CREATE FUNCTION enqueue(
+-- raise 22023 (invalid_parameter_value) naming the argument; a unique key already held (over
+-- the live states plus `unique_states`) returns the holder's id with `duplicate`. A tenant
+-- job's `created` event goes to the tenant's log, and workers listening on this schema's
+-- channel are woken at commit. `enqueue(...)` below returns just the id.
+CREATE FUNCTION enqueue_job(
     kind            text,
     args            jsonb       DEFAULT '{}',
     queue           text        DEFAULT 'default',
@@ -59,8 +60,11 @@ CREATE FUNCTION enqueue(
     max_attempts    integer     DEFAULT 25,
     unique_key      text        DEFAULT NULL,
     tenant_id       text        DEFAULT NULL,
-    concurrency_key text        DEFAULT NULL
-) RETURNS bigint
+    concurrency_key text        DEFAULT NULL,
+    unique_states   text[]      DEFAULT NULL,
+    OUT id          bigint,
+    OUT duplicate   boolean
+)
     LANGUAGE plpgsql
     SET search_path FROM CURRENT
     AS $$
@@ -69,10 +73,25 @@ DECLARE
     started timestamptz := now();
     due     timestamptz := coalesce(run_at, now());
     initial text := CASE WHEN coalesce(run_at, now()) > now() THEN 'scheduled' ELSE 'available' END;
-    mask    integer := CASE WHEN unique_key IS NULL THEN 0 ELSE 15 END;
+    mask    integer := 0;
+    s       text;
     new_id  bigint;
     seq     bigint;
 BEGIN
+    duplicate := false;
+    IF unique_states IS NOT NULL AND unique_key IS NULL THEN
+        RAISE EXCEPTION 'tagsmith.enqueue: unique_states: needs a unique_key' USING ERRCODE = '22023';
+    END IF;
+    IF unique_key IS NOT NULL THEN
+        mask := 15;
+        FOREACH s IN ARRAY coalesce(unique_states, '{}') LOOP
+            IF job_state_bit(s) = 0 THEN
+                RAISE EXCEPTION 'tagsmith.enqueue: unique_states %: not a job state', quote_literal(s)
+                    USING ERRCODE = '22023';
+            END IF;
+            mask := mask | job_state_bit(s);
+        END LOOP;
+    END IF;
     IF kind IS NULL OR kind !~ '^[A-Za-z0-9_.:-]{1,100}$' THEN
         RAISE EXCEPTION 'tagsmith.enqueue: kind %: must be 1 to 100 characters of A-Z a-z 0-9 _ . : -',
             coalesce(quote_literal(kind), 'NULL') USING ERRCODE = '22023';
@@ -110,10 +129,12 @@ BEGIN
     ON CONFLICT DO NOTHING
     RETURNING j.id INTO new_id;
     IF new_id IS NULL THEN
-        SELECT j.id INTO new_id FROM jobs j
+        SELECT j.id INTO id FROM jobs j
         WHERE j.unique_key = unique_key AND (j.unique_states & job_state_bit(j.state)) <> 0;
-        RETURN new_id;
+        duplicate := true;
+        RETURN;
     END IF;
+    id := new_id;
 
     IF tenant_id IS NOT NULL THEN
         UPDATE tenants t SET event_seq = t.event_seq + 1 WHERE t.id = tenant_id
@@ -126,5 +147,21 @@ BEGIN
         VALUES (tenant_id, seq, 'job', new_id::text, 'created', 0, initial, started);
     END IF;
     PERFORM pg_notify('tagsmith_jobs.' || current_schema(), queue);
-    RETURN new_id;
 END $$;
+
+CREATE FUNCTION enqueue(
+    kind            text,
+    args            jsonb       DEFAULT '{}',
+    queue           text        DEFAULT 'default',
+    priority        integer     DEFAULT 0,
+    run_at          timestamptz DEFAULT NULL,
+    max_attempts    integer     DEFAULT 25,
+    unique_key      text        DEFAULT NULL,
+    tenant_id       text        DEFAULT NULL,
+    concurrency_key text        DEFAULT NULL,
+    unique_states   text[]      DEFAULT NULL
+) RETURNS bigint
+    LANGUAGE sql
+    SET search_path FROM CURRENT
+    AS $$ SELECT id FROM enqueue_job(kind, args, queue, priority, run_at, max_attempts,
+                                     unique_key, tenant_id, concurrency_key, unique_states) $$;

@@ -8,6 +8,18 @@ pub(super) fn redacted(text: &str) -> String {
     crate::redact::secrets(text).into_owned()
 }
 
+/// How the schema's `enqueue` functions start their errors.
+const ENQUEUE: &str = "tagsmith.enqueue: ";
+
+/// `invalid_input` from an `enqueue` error: `tagsmith.enqueue: <field> ['<value>']: <reason>`.
+fn enqueue_error(text: &str) -> Error {
+    let rest = text.strip_prefix(ENQUEUE).unwrap_or(text);
+    let (head, reason) = rest.split_once(": ").unwrap_or((rest, "is not valid"));
+    let (field, value) = head.split_once(' ').unwrap_or((head, ""));
+    let value = value.trim_matches('\'');
+    Error::invalid_field(field, value, reason)
+}
+
 /// Map a sqlx failure to the core error a host can act on.
 pub(super) fn db_error(e: sqlx::Error) -> Error {
     let (kind, message, retryable) = match &e {
@@ -21,6 +33,8 @@ pub(super) fn db_error(e: sqlx::Error) -> Error {
                     format!("PostgreSQL refused the login: {text}"),
                     false,
                 ),
+                // invalid_parameter_value, raised by the schema's `enqueue` naming the argument
+                "22023" if text.starts_with(ENQUEUE) => return enqueue_error(&text),
                 // insufficient_privilege
                 "42501" => (
                     ErrorKind::Forbidden,

@@ -268,6 +268,57 @@ macro_rules! in_tx {
     };
 }
 
+impl PgStore {
+    /// Add `job` in the host's own transaction (any connection or transaction on the same
+    /// database), through the schema's `enqueue_job` function: the job exists only if that
+    /// transaction commits, and workers are woken when it does. `run_at` defaults to the
+    /// transaction's start (`now()`).
+    ///
+    /// ```no_run
+    /// # async fn demo(store: &tagsmith_core::store::postgres::PgStore) -> tagsmith_core::Result<()> {
+    /// let mut tx = store.pool().begin().await.map_err(|e| tagsmith_core::Error::storage(e.to_string()))?;
+    /// // … the host's own statements on `tx` …
+    /// let job = tagsmith_core::queue::NewJob::new("send_receipt", serde_json::json!({"order": 7}));
+    /// store.enqueue_in(&mut tx, &job).await?;
+    /// tx.commit().await.map_err(|e| tagsmith_core::Error::storage(e.to_string()))?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `invalid_input` naming each bad field; `not_found`-like `invalid_input` for an unknown
+    /// tenant; the connection's errors as for any call.
+    pub async fn enqueue_in(&self, conn: &mut PgConnection, job: &NewJob) -> Result<Enqueued> {
+        job.validate()?;
+        let states: Option<Vec<&str>> = job
+            .unique_states
+            .as_ref()
+            .map(|s| s.iter().map(|s| s.as_str()).collect());
+        // The schema name was checked to be a plain lowercase identifier.
+        let sql = format!(
+            "SELECT id, duplicate FROM {}.enqueue_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            self.schema()
+        );
+        let (id, duplicate): (i64, bool) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&job.kind)
+            .bind(Json(&job.args))
+            .bind(&job.queue)
+            .bind(i32::from(job.priority))
+            .bind(job.run_at.map(at))
+            .bind(i32::try_from(job.max_attempts).unwrap_or(i32::MAX))
+            .bind(job.unique_key.as_deref())
+            .bind(job.tenant_id.as_ref().map(TenantId::as_str))
+            .bind(job.concurrency_key.as_deref())
+            .bind(states)
+            .fetch_one(conn)
+            .await
+            .map_err(db_error)?;
+        Ok(Enqueued {
+            id: JobId(id),
+            duplicate,
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl JobWrites for PgTx {
     async fn enqueue_job(&mut self, job: &NewJob, now: Timestamp) -> Result<Enqueued> {
@@ -606,6 +657,26 @@ impl QueueStore for PgStore {
         Ok(t.map(super::rows::ts))
     }
 
+    fn added_anywhere(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        let (notify, _) = self.inner.job_listener.get_or_init(|| {
+            let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+            let (gone, stop) = tokio::sync::oneshot::channel();
+            let task = listen(
+                self.pool().clone(),
+                channel(self.schema()),
+                std::sync::Arc::downgrade(&notify),
+            );
+            self.inner.handle.spawn(async move {
+                tokio::select! {
+                    () = task => {}
+                    _ = stop => {}
+                }
+            });
+            (notify, gone)
+        });
+        Some(notify.clone())
+    }
+
     async fn prune(&self, before: Timestamp, limit: usize) -> Result<u64> {
         // Short statements of at most 1000 rows each, so pruning never holds many locks.
         let mut deleted = 0u64;
@@ -631,6 +702,35 @@ impl QueueStore for PgStore {
             }
         }
         Ok(deleted)
+    }
+}
+
+/// Wake `notify`'s waiters on every `NOTIFY` on `channel`, for as long as anyone holds it. A
+/// lost connection is made again (after a pause) and wakes everyone, since notices may have
+/// been missed meanwhile; workers also poll, so nothing waits forever.
+async fn listen(pool: sqlx::PgPool, channel: String, notify: std::sync::Weak<tokio::sync::Notify>) {
+    use sqlx::postgres::PgListener;
+    loop {
+        if let Ok(mut listener) = PgListener::connect_with(&pool).await
+            && listener.listen(&channel).await.is_ok()
+        {
+            loop {
+                let got = listener.try_recv().await;
+                let Some(n) = notify.upgrade() else {
+                    return;
+                };
+                n.notify_waiters();
+                match got {
+                    Ok(Some(_)) => {}
+                    // The connection was lost (sqlx re-listens on the next call) or failed.
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+        if notify.strong_count() == 0 || pool.is_closed() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 
