@@ -46,6 +46,97 @@ CREATE INDEX jobs_tenant ON jobs (tenant_id, id) WHERE tenant_id IS NOT NULL;
 CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key)
     WHERE unique_key IS NOT NULL AND (unique_states & job_state_bit(state)) <> 0;
 
+-- Append a job's change to its tenant's log: the tenant row's `event_seq` is bumped in the
+-- caller's transaction (as the engine does for every event). False if there is no such tenant.
+CREATE FUNCTION append_job_event(tenant text, job bigint, action text, attempt integer,
+                                 job_state text, at timestamptz) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path FROM CURRENT
+    AS $$
+DECLARE
+    next bigint;
+BEGIN
+    UPDATE tenants t SET event_seq = t.event_seq + 1 WHERE t.id = tenant
+    RETURNING t.event_seq INTO next;
+    IF next IS NULL THEN
+        RETURN false;
+    END IF;
+    INSERT INTO events (tenant_id, seq, entity, record_id, action, version, job_state, at)
+    VALUES (tenant, next, 'job', job::text, action, attempt, job_state, at);
+    RETURN true;
+END $$;
+
+-- A worker's claim in one call: lock up to `max` due jobs of `queue` in claim order (priority,
+-- time, id), skipping rows other claims hold, at most one per concurrency key and none whose key
+-- is running (checked under a per-key advisory lock, so claims in other processes agree), move
+-- them to `running` under `worker`'s lease, log tenant jobs, and return them in claim order.
+CREATE FUNCTION claim_jobs(queue text, due_by timestamptz, max integer, worker text,
+                           lease_until timestamptz) RETURNS SETOF jobs
+    LANGUAGE plpgsql
+    SET search_path FROM CURRENT
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    r     record;
+    keys  text[] := '{}';
+    ids   bigint[] := '{}';
+BEGIN
+    FOR r IN
+        SELECT j.id, j.concurrency_key FROM jobs j
+        WHERE j.state IN ('available', 'scheduled', 'retryable') AND j.queue = queue
+          AND j.scheduled_at <= due_by
+        ORDER BY j.priority, j.scheduled_at, j.id LIMIT max
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        IF r.concurrency_key IS NOT NULL THEN
+            CONTINUE WHEN r.concurrency_key = ANY (keys);
+            PERFORM pg_advisory_xact_lock(
+                hashtextextended('tagsmith concurrency key: ' || r.concurrency_key, 1));
+            keys := keys || r.concurrency_key;
+            CONTINUE WHEN EXISTS (SELECT 1 FROM jobs k WHERE k.state = 'running'
+                                  AND k.concurrency_key = r.concurrency_key);
+        END IF;
+        ids := ids || r.id;
+    END LOOP;
+    IF cardinality(ids) = 0 THEN
+        RETURN;
+    END IF;
+    UPDATE jobs j SET state = 'running', attempt = j.attempt + 1, attempted_at = due_by,
+                      lease_owner = worker, lease_expires_at = lease_until
+    WHERE j.id = ANY (ids);
+    PERFORM append_job_event(j.tenant_id, j.id, 'status_changed', j.attempt, 'running', due_by)
+    FROM unnest(ids) WITH ORDINALITY AS u(id, n) JOIN jobs j ON j.id = u.id
+    WHERE j.tenant_id IS NOT NULL ORDER BY u.n;
+    RETURN QUERY SELECT j.* FROM unnest(ids) WITH ORDINALITY AS u(id, n)
+                 JOIN jobs j ON j.id = u.id ORDER BY u.n;
+END $$;
+
+-- Complete a worker's attempts (`ids[i]` at `attempts[i]`) still leased to it, in one call;
+-- returns the ids that were, logging tenant jobs.
+CREATE FUNCTION complete_jobs(worker text, at timestamptz, ids bigint[], attempts integer[])
+    RETURNS SETOF bigint
+    LANGUAGE plpgsql
+    SET search_path FROM CURRENT
+    AS $$
+#variable_conflict use_variable
+BEGIN
+    RETURN QUERY
+    WITH done AS (
+        UPDATE jobs j SET state = 'completed', finalized_at = at, lease_owner = NULL,
+                          lease_expires_at = NULL
+        FROM unnest(ids, attempts) AS d(id, attempt)
+        WHERE j.id = d.id AND j.state = 'running' AND j.attempt = d.attempt
+          AND j.lease_owner = worker
+        RETURNING j.id, j.tenant_id, j.attempt
+    ), logged AS (
+        SELECT done.id, CASE WHEN done.tenant_id IS NULL THEN true
+            ELSE append_job_event(done.tenant_id, done.id, 'status_changed', done.attempt,
+                                  'completed', at) END AS ok
+        FROM done ORDER BY done.id
+    )
+    SELECT logged.id FROM logged;
+END $$;
+
 -- Add a job in the caller's transaction, with the rules of the engine's enqueue: bad values
 -- raise 22023 (invalid_parameter_value) naming the argument; a unique key already held (over
 -- the live states plus `unique_states`) returns the holder's id with `duplicate`. A tenant
@@ -76,7 +167,6 @@ DECLARE
     mask    integer := 0;
     s       text;
     new_id  bigint;
-    seq     bigint;
 BEGIN
     duplicate := false;
     IF unique_states IS NOT NULL AND unique_key IS NULL THEN
@@ -136,15 +226,10 @@ BEGIN
     END IF;
     id := new_id;
 
-    IF tenant_id IS NOT NULL THEN
-        UPDATE tenants t SET event_seq = t.event_seq + 1 WHERE t.id = tenant_id
-        RETURNING t.event_seq INTO seq;
-        IF seq IS NULL THEN
-            RAISE EXCEPTION 'tagsmith.enqueue: tenant_id %: no such tenant', quote_literal(tenant_id)
-                USING ERRCODE = '22023';
-        END IF;
-        INSERT INTO events (tenant_id, seq, entity, record_id, action, version, job_state, at)
-        VALUES (tenant_id, seq, 'job', new_id::text, 'created', 0, initial, started);
+    IF tenant_id IS NOT NULL
+            AND NOT append_job_event(tenant_id, new_id, 'created', 0, initial, started) THEN
+        RAISE EXCEPTION 'tagsmith.enqueue: tenant_id %: no such tenant', quote_literal(tenant_id)
+            USING ERRCODE = '22023';
     END IF;
     PERFORM pg_notify('tagsmith_jobs.' || current_schema(), queue);
 END $$;

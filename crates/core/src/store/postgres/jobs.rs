@@ -371,7 +371,13 @@ impl QueueStore for PgStore {
     }
 
     async fn claim(&self, claim: &Claim<'_>) -> Result<Vec<Job>> {
-        in_tx!(self, |c| claim_in(c, claim).await).await
+        // One call of the schema's `claim_jobs`: one round trip, its own transaction.
+        let pool = self.pool().clone();
+        self.run(async move {
+            let mut c = pool.acquire().await.map_err(db_error)?;
+            claim_in(&mut c, claim).await
+        })
+        .await
     }
 
     async fn heartbeat(
@@ -409,6 +415,16 @@ impl QueueStore for PgStore {
     }
 
     async fn finish(&self, worker: &str, done: &[Finish], now: Timestamp) -> Result<Vec<bool>> {
+        if done.iter().all(|d| d.outcome == Outcome::Completed) {
+            // The common case: one call of `complete_jobs`, its own transaction.
+            let pool = self.pool().clone();
+            return self
+                .run(async move {
+                    let mut c = pool.acquire().await.map_err(db_error)?;
+                    finish_in(&mut c, worker, done, now).await
+                })
+                .await;
+        }
         in_tx!(self, |c| finish_in(c, worker, done, now).await).await
     }
 
@@ -418,11 +434,14 @@ impl QueueStore for PgStore {
         done: &[Finish],
         claim: &Claim<'_>,
     ) -> Result<(Vec<bool>, Vec<Job>)> {
-        in_tx!(self, |c| {
-            let applied = finish_in(&mut *c, worker, done, claim.now).await?;
-            Ok((applied, claim_in(&mut *c, claim).await?))
-        })
-        .await
+        // Two calls: on PostgreSQL a commit costs a round trip, not a file sync, so the
+        // outcomes need not share the claim's transaction.
+        let applied = if done.is_empty() {
+            Vec::new()
+        } else {
+            self.finish(worker, done, claim.now).await?
+        };
+        Ok((applied, self.claim(claim).await?))
     }
 
     async fn set_progress(
@@ -734,84 +753,24 @@ async fn listen(pool: sqlx::PgPool, channel: String, notify: std::sync::Weak<tok
     }
 }
 
-/// Claim up to `claim.limit` due jobs (see [`QueueStore::claim`]): lock them, skipping the ones
-/// other workers are claiming, then move them to `running`.
+/// Claim up to `claim.limit` due jobs (see [`QueueStore::claim`]) with the schema's
+/// `claim_jobs`: rows other workers are claiming are skipped (`FOR UPDATE SKIP LOCKED`), keys are
+/// checked under per-key advisory locks, tenant jobs are logged.
 async fn claim_in(c: &mut PgConnection, claim: &Claim<'_>) -> Result<Vec<Job>> {
-    let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
-    let due: Vec<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT id, concurrency_key FROM jobs \
-         WHERE state IN ('available', 'scheduled', 'retryable') AND queue = $1 \
-         AND scheduled_at <= $2 ORDER BY priority, scheduled_at, id LIMIT $3 \
-         FOR UPDATE SKIP LOCKED",
-    )
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        job_cols!(),
+        " FROM claim_jobs($1, $2, $3, $4, $5)"
+    ))
     .bind(claim.queue)
     .bind(at(claim.now))
-    .bind(limit)
-    .fetch_all(&mut *c)
-    .await
-    .map_err(db_error)?;
-    let mut ids = Vec::with_capacity(due.len());
-    let mut keys: Vec<String> = Vec::new();
-    for (id, key) in due {
-        if let Some(k) = key {
-            if keys.contains(&k) {
-                continue;
-            }
-            // One claim per key at a time across processes, held to commit; then the key's
-            // running job (if any) is visible.
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))")
-                .bind(format!("tagsmith concurrency key: {k}"))
-                .execute(&mut *c)
-                .await
-                .map_err(db_error)?;
-            let busy: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'running' \
-                 AND concurrency_key = $1)",
-            )
-            .bind(&k)
-            .fetch_one(&mut *c)
-            .await
-            .map_err(db_error)?;
-            keys.push(k);
-            if busy {
-                continue;
-            }
-        }
-        ids.push(id);
-    }
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = sqlx::query(concat!(
-        "UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = $2, \
-         lease_owner = $3, lease_expires_at = $4 WHERE id = ANY($1) RETURNING ",
-        job_cols!()
-    ))
-    .bind(&ids)
-    .bind(at(claim.now))
+    .bind(i32::try_from(claim.limit).unwrap_or(i32::MAX))
     .bind(claim.worker)
     .bind(at(claim.lease_until))
-    .fetch_all(&mut *c)
+    .fetch_all(c)
     .await
     .map_err(db_error)?;
-    let mut jobs = job_rows(&rows)?;
-    // RETURNING gives no order: restore the claim order.
-    jobs.sort_by_key(|j| ids.iter().position(|id| *id == j.id.0));
-    for job in &jobs {
-        if job.tenant_id.is_some() {
-            job_event(
-                &mut *c,
-                job.tenant_id.as_ref().map(TenantId::as_str),
-                job.id.0,
-                ChangeAction::StatusChanged,
-                job.attempt,
-                JobState::Running,
-                claim.now,
-            )
-            .await?;
-        }
-    }
-    Ok(jobs)
+    job_rows(&rows)
 }
 
 /// Apply attempt outcomes (see [`QueueStore::finish`]).
@@ -832,35 +791,15 @@ async fn finish_in(
             .iter()
             .map(|d| i32::try_from(d.attempt).unwrap_or(i32::MAX))
             .collect();
-        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
-            "UPDATE jobs SET state = 'completed', finalized_at = $3, lease_owner = NULL, \
-             lease_expires_at = NULL FROM unnest($1::int8[], $2::int4[]) AS d(id, attempt) \
-             WHERE jobs.id = d.id AND jobs.state = 'running' AND jobs.attempt = d.attempt \
-             AND jobs.lease_owner = $4 RETURNING jobs.id, jobs.tenant_id",
-        )
-        .bind(&ids)
-        .bind(&attempts)
-        .bind(at(now))
-        .bind(worker)
-        .fetch_all(&mut *c)
-        .await
-        .map_err(db_error)?;
-        for (id, tenant) in rows {
-            if tenant.is_some() {
-                let attempt = done.iter().find(|d| d.id.0 == id).map_or(0, |d| d.attempt);
-                job_event(
-                    &mut *c,
-                    tenant.as_deref(),
-                    id,
-                    ChangeAction::StatusChanged,
-                    attempt,
-                    JobState::Completed,
-                    now,
-                )
-                .await?;
-            }
-            applied.insert(id);
-        }
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT complete_jobs($1, $2, $3, $4)")
+            .bind(worker)
+            .bind(at(now))
+            .bind(&ids)
+            .bind(&attempts)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db_error)?;
+        applied.extend(ids);
     }
     let mut out = Vec::with_capacity(done.len());
     for d in done {
