@@ -429,7 +429,7 @@ export declare class Engine {
   static open(path: string, opts?: EngineOptions): Promise<Engine>
   /** `open`, blocking the calling thread. */
   static openSync(path: string, opts?: EngineOptions): Engine
-  /** The storage backend's name: `memory` or `sqlite`. */
+  /** The storage backend's name: `memory`, `sqlite` or `postgres`. */
   get backend(): string
   /**
    * The tenant's change events after sequence number `after` (default 0: from the oldest

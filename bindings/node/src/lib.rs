@@ -287,7 +287,7 @@ impl Engine {
         })
     }
 
-    /// The storage backend's name: `memory` or `sqlite`.
+    /// The storage backend's name: `memory`, `sqlite` or `postgres`.
     #[napi(getter)]
     pub fn backend(&self) -> &'static str {
         self.inner.backend()

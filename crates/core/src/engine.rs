@@ -170,7 +170,7 @@ impl Engine {
         Self::new(Storage::memory(), Arc::new(crate::SystemEnv))
     }
 
-    /// The storage backend's name (`memory`, `sqlite`).
+    /// The storage backend's name (`memory`, `sqlite`, `postgres`).
     pub fn backend(&self) -> &'static str {
         self.inner.storage.backend_name()
     }

@@ -252,7 +252,7 @@ pub trait Tx: MaybeSendTx {
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 pub trait Backend: MaybeSend {
-    /// A short name for diagnostics (`memory`, `sqlite`).
+    /// A short name for diagnostics (`memory`, `sqlite`, `postgres`).
     fn name(&self) -> &'static str;
     /// Start a unit of work (SQLite: waits for the write lock up to the busy timeout).
     async fn begin(&self) -> Result<Box<dyn Tx + '_>>;
