@@ -46,11 +46,13 @@ SQL
 if ! psql_admin -d postgres -tA -c "\"SELECT 1 FROM pg_database WHERE datname = 'tagsmith_test'\"" | grep -q 1; then
   psql_admin -d postgres -c "\"CREATE DATABASE tagsmith_test OWNER tagsmith\"" >/dev/null
 fi
-# Each test works in a schema of its own (t_<random>); drop what earlier runs left.
+# The suites work in schemas of their own (t_<random>), the binding tests in `tagsmith`, the
+# benches in throwaway ones: drop what earlier runs left (this database is the tests' only).
 psql_admin -d tagsmith_test >/dev/null <<'SQL'
 SET client_min_messages TO warning;
 DO $$ DECLARE s text; BEGIN
-  FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\_%' LOOP
+  FOR s IN SELECT nspname FROM pg_namespace
+           WHERE nspname LIKE 't\_%' OR nspname LIKE 'tagsmith%' OR nspname LIKE 'bench\_%' LOOP
     EXECUTE format('DROP SCHEMA %I CASCADE', s);
   END LOOP;
 END $$;

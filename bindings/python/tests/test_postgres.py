@@ -9,13 +9,21 @@ import pytest
 import tagsmith
 
 
+class Url(str):
+    """The server's URL, shown without its password in pytest's reports."""
+
+    def __repr__(self):
+        scheme, rest = self.split("://", 1)
+        return repr(f"{scheme}://***@{rest.rsplit('@', 1)[-1]}")
+
+
 @pytest.fixture
 def url():
     value = os.environ.get("TAGSMITH_TEST_POSTGRES")
     if not value:
         pytest.fail("TAGSMITH_TEST_POSTGRES is not set: run ./scripts/test.sh, or export "
                     "TAGSMITH_TEST_POSTGRES=$(./scripts/postgres.sh)")
-    return value
+    return Url(value)
 
 
 def test_records_and_jobs_on_postgres(url):

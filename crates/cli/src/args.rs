@@ -37,16 +37,21 @@ pub enum Command {
     #[command(subcommand)]
     Trackings(TrackingCmd),
     /// Print a tenant's change events after a sequence number, from the durable log (any
-    /// process on the same file sees them; poll with the printed last_seq).
+    /// process on the same database sees them; poll with the printed last_seq, or --follow).
     Events {
         #[command(flatten)]
         tenant: Tenant,
         /// Print events after this sequence number (default 0: from the oldest kept).
         #[arg(long)]
         after: Option<String>,
-        /// At most this many events (default 1000).
+        /// At most this many events (default 1000; not with --follow).
         #[arg(long)]
         limit: Option<String>,
+        /// Keep printing events as any process commits them, one per line (one JSON object per
+        /// line with --json), until SIGTERM or Ctrl-C: woken by NOTIFY on PostgreSQL, polling
+        /// the file every 200 ms on SQLite.
+        #[arg(long)]
+        follow: bool,
     },
     /// Manage the job queue.
     #[command(subcommand)]

@@ -177,7 +177,7 @@ pub fn worker(engine: &Engine, args: &WorkerArgs, out: &Printer) -> Result<()> {
 }
 
 /// Wait for SIGTERM or Ctrl-C.
-async fn stopped() {
+pub(crate) async fn stopped() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

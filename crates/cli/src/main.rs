@@ -49,6 +49,17 @@ fn run(cli: &Cli, out: &Printer) -> tagsmith_core::Result<()> {
         _ => {}
     }
     let engine = Engine::open(&cli.db)?;
+    if let Command::Events {
+        tenant,
+        after,
+        follow: true,
+        ..
+    } = &cli.command
+    {
+        let result = follow(&engine, &tenant.tenant, after.as_deref(), out);
+        engine.close()?;
+        return result;
+    }
     if let Command::Worker(args) = &cli.command {
         let result = jobs::worker(&engine, args, out);
         engine.close()?;
@@ -206,6 +217,7 @@ async fn dispatch(engine: &Engine, command: &Command, out: &Printer) -> tagsmith
             tenant,
             after,
             limit,
+            ..
         } => {
             let number = |field: &str, v: &Option<String>| match v {
                 Some(text) => integer(field, text),
@@ -224,6 +236,59 @@ async fn dispatch(engine: &Engine, command: &Command, out: &Printer) -> tagsmith
         Command::Jobs(cmd) => jobs::dispatch(engine, cmd, out).await,
         Command::Demo | Command::Bench(_) | Command::Worker(_) => Ok(()),
     }
+}
+
+/// `tagsmith events --follow`: the tenant's events after `after` as they commit, one per line.
+fn follow(
+    engine: &Engine,
+    tenant: &str,
+    after: Option<&str>,
+    out: &Printer,
+) -> tagsmith_core::Result<()> {
+    use tagsmith_core::Received;
+    let after = match after {
+        Some(text) => tagsmith_core::ffi::events_options(Some(integer("after", text)?), None)?
+            .after
+            .unwrap_or(0),
+        None => 0,
+    };
+    let tenant = TenantId::new(tenant);
+    tagsmith_core::queue::driving_runtime()?.block_on(async {
+        let mut sub = engine.subscribe(&tenant, Some(after)).await?;
+        let stop = jobs::stopped();
+        tokio::pin!(stop);
+        loop {
+            // Woken by commits in this process (and by NOTIFY on PostgreSQL); the timeout
+            // reads the log again for other processes' writes on SQLite.
+            let got = tokio::select! {
+                () = &mut stop => return Ok(()),
+                got = tokio::time::timeout(std::time::Duration::from_millis(200), sub.next()) => got,
+            };
+            let line = match got {
+                Err(_) => continue,
+                Ok(received) => match received? {
+                    Received::Event(e) if out.json => json!(e).to_string(),
+                    Received::Event(e) => format!(
+                        "{}  {} {} {} v{}{}{}  {}",
+                        e.seq,
+                        e.entity.as_str(),
+                        e.id,
+                        e.action.as_str(),
+                        e.version,
+                        e.sync_status.map(|s| format!(" sync={}", s.as_str())).unwrap_or_default(),
+                        e.job_state.map(|s| format!(" job={}", s.as_str())).unwrap_or_default(),
+                        e.at
+                    ),
+                    Received::Lagged { missed, resume_from } => {
+                        json!({"lagged": missed, "resume_from": resume_from}).to_string()
+                    }
+                    Received::Reset { resume_from } => json!({"reset": true, "resume_from": resume_from}).to_string(),
+                    _ => continue,
+                },
+            };
+            output::emit(line);
+        }
+    })
 }
 
 fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {

@@ -336,3 +336,54 @@ fn every_process_reads_the_durable_event_log() {
         (Some("invalid_input"), Some("after"))
     );
 }
+
+#[test]
+fn events_follow_prints_other_processes_commits_as_they_come() {
+    use std::io::BufRead;
+    let db = Db::new("follow");
+    let tenant = id(&db.ok(&["tenants", "create", "Followed"]));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tagsmith"))
+        .args(["--json", "--db"])
+        .arg(&db.0)
+        .args(["events", "--tenant", &tenant, "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("no event line within 30 s");
+        serde_json::from_str::<Value>(&line).unwrap()
+    };
+    // The log so far, then what another process commits while it follows.
+    assert_eq!(next()["entity"], "tenant");
+    let shop = id(&db.ok(&[
+        "customers",
+        "create",
+        "--tenant",
+        &tenant,
+        "--name",
+        "Shop",
+        "--website-url",
+        "https://shop.example",
+    ]));
+    let event = next();
+    assert_eq!(
+        (event["entity"].as_str(), event["id"].as_str()),
+        (Some("customer"), Some(shop.as_str()))
+    );
+    assert_eq!(event["seq"], 2);
+    // SIGTERM ends it cleanly.
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}

@@ -113,7 +113,7 @@ impl Engine {
     // On wasm32 nothing is `Send` (one thread); the `Arc` is for cheap clones.
     #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
     pub fn with_options(storage: Storage, env: Arc<dyn Env>, options: &EngineOptions) -> Self {
-        Self {
+        let engine = Self {
             inner: Arc::new(Inner {
                 storage,
                 env,
@@ -124,7 +124,21 @@ impl Engine {
                 #[cfg(not(target_arch = "wasm32"))]
                 job_added: tokio::sync::Notify::new(),
             }),
+        };
+        // Other processes' writes wake this process's subscribers where storage can tell.
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Ok(events) = engine.inner.storage.events() {
+            let inner = Arc::downgrade(&engine.inner);
+            events.watch_changes(Arc::new(move |tenant| {
+                if let Some(inner) = inner.upgrade() {
+                    match tenant {
+                        Some(t) => inner.wakers.wake(t),
+                        None => inner.wakers.wake_all(),
+                    }
+                }
+            }));
         }
+        engine
     }
 
     /// The embedded default: a SQLite file at `path` (created and migrated if needed); with the

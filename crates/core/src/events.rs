@@ -228,6 +228,15 @@ impl Wakers {
         }
     }
 
+    /// Wake every subscriber once (another process may have written to any log).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub(crate) fn wake_all(&self) {
+        let map = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        for n in map.values() {
+            n.notify_waiters();
+        }
+    }
+
     /// Wake everyone for good (the engine closed).
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
@@ -242,10 +251,10 @@ impl Wakers {
     }
 }
 
-/// A tenant's stream of changes, read from the durable log and woken by in-process commits.
-/// Writes by other processes on the same database are seen on the next wake-up or
-/// [`try_next`](Self::try_next); hosts following another process poll
-/// [`Engine::events`](crate::Engine::events).
+/// A tenant's stream of changes, read from the durable log and woken by in-process commits, and
+/// on PostgreSQL by every process's commits (`LISTEN/NOTIFY`). On SQLite, writes by other
+/// processes on the same file are seen on the next wake-up or [`try_next`](Self::try_next):
+/// poll it (or [`Engine::events`](crate::Engine::events)) to follow another process.
 #[derive(Debug)]
 pub struct Subscription {
     engine: Engine,

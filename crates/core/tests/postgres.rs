@@ -300,3 +300,58 @@ fn a_statement_past_its_timeout_is_a_timeout() {
     });
     store.drop_schema().unwrap();
 }
+
+#[test]
+fn subscribers_see_other_processes_writes_at_once() {
+    // Two stores on one schema stand for two processes.
+    let url = common::postgres_url();
+    let options = common::postgres_options();
+    let here = PgStore::connect(&url, &options).unwrap();
+    let there = PgStore::connect(&url, &options).unwrap();
+    let reader = engine_on(&here);
+    let writer = engine_on(&there);
+    let rt = tagsmith_core::queue::driving_runtime().unwrap();
+    rt.block_on(async {
+        let tenant = writer.create_tenant("Watched").await.unwrap();
+        let mut sub = reader.subscribe(&tenant.id, None).await.unwrap();
+        for step in 0..3 {
+            // The subscriber waits first; only the other process's NOTIFY can wake it (on
+            // SQLite it would sleep until something in its own process wrote).
+            let waiting = tokio::spawn(async move {
+                let got = sub.next().await;
+                (sub, got)
+            });
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let written = if step < 2 {
+                let new: tagsmith_core::NewCustomer = tagsmith_core::from_json(serde_json::json!({
+                    "name": format!("Shop {step}"), "website_url": "https://shop.example"
+                }))
+                .unwrap();
+                let made = writer
+                    .customers(tenant.id.clone())
+                    .create(new)
+                    .await
+                    .unwrap();
+                made.id.to_string()
+            } else {
+                // A job's event, written by the schema's functions.
+                let job = writer
+                    .jobs()
+                    .enqueue(NewJob::new("noop", serde_json::json!({})).tenant(tenant.id.clone()))
+                    .await
+                    .unwrap();
+                job.id.to_string()
+            };
+            let (back, got) = tokio::time::timeout(Duration::from_secs(30), waiting)
+                .await
+                .expect("the subscriber was not woken by the other process's commit")
+                .unwrap();
+            sub = back;
+            match got.unwrap() {
+                tagsmith_core::events::Received::Event(e) => assert_eq!(e.id, written),
+                other => panic!("expected an event, got {other:?}"),
+            }
+        }
+    });
+    here.drop_schema().unwrap();
+}

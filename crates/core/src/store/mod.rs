@@ -144,7 +144,21 @@ pub trait EventStore: MaybeSend {
     /// oldest retained and the last assigned sequence numbers, from one snapshot. An unknown
     /// tenant has an empty log.
     async fn read_events(&self, tenant: &TenantId, after: u64, limit: usize) -> Result<EventRange>;
+
+    /// Call `wake` whenever another process appends to a tenant's log (`None`: possibly any
+    /// tenant, e.g. after a lost connection), so this process's subscribers see other
+    /// processes' writes at once. PostgreSQL does it with `LISTEN`; returns false where the
+    /// backend has no such signal (subscribers then see them on their next read).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn watch_changes(&self, wake: ChangeWatcher) -> bool {
+        let _ = wake;
+        false
+    }
 }
+
+/// What [`EventStore::watch_changes`] calls: the tenant whose log grew, or `None` for all.
+#[cfg(not(target_arch = "wasm32"))]
+pub type ChangeWatcher = Arc<dyn Fn(Option<&TenantId>) + Send + Sync>;
 
 /// Tenant writes inside a unit of work.
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]

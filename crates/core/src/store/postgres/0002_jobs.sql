@@ -63,6 +63,7 @@ BEGIN
     END IF;
     INSERT INTO events (tenant_id, seq, entity, record_id, action, version, job_state, at)
     VALUES (tenant, next, 'job', job::text, action, attempt, job_state, at);
+    PERFORM pg_notify('tagsmith_events.' || current_schema(), tenant);
     RETURN true;
 END $$;
 

@@ -16,13 +16,21 @@ use crate::{Error, Result, SyncStatus, TenantId, Timestamp};
 /// How many of the oldest events one prune looks at (bounded work per write).
 const PRUNE_BATCH: i64 = 256;
 
+/// The channel an append notifies (with the tenant id) at commit.
+pub(super) fn channel(schema: &str) -> String {
+    format!("tagsmith_events.{schema}")
+}
+
 pub(super) async fn append(
     conn: &mut PgConnection,
     tenant: &TenantId,
     change: &Change,
 ) -> Result<u64> {
+    // The tenant's subscribers in every process are woken when this commits (one notice per
+    // tenant and transaction: PostgreSQL folds equal ones).
     let seq: i64 = sqlx::query_scalar(
-        "UPDATE tenants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+        "UPDATE tenants SET event_seq = event_seq + 1 WHERE id = $1 \
+         RETURNING event_seq, pg_notify('tagsmith_events.' || current_schema(), id)",
     )
     .bind(tenant.as_str())
     .fetch_optional(&mut *conn)
@@ -100,6 +108,11 @@ fn event_row(tenant: &TenantId, r: &PgRow) -> sqlx::Result<ChangeEvent> {
 
 #[async_trait::async_trait]
 impl EventStore for PgStore {
+    fn watch_changes(&self, wake: crate::store::ChangeWatcher) -> bool {
+        self.listener().watch(wake);
+        true
+    }
+
     async fn read_events(&self, tenant: &TenantId, after: u64, limit: usize) -> Result<EventRange> {
         // One statement, so head, oldest and rows come from one snapshot; an unknown tenant
         // gives no row (an empty log), a tenant without events one row of NULL events.

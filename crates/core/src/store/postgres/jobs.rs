@@ -677,23 +677,7 @@ impl QueueStore for PgStore {
     }
 
     fn added_anywhere(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
-        let (notify, _) = self.inner.job_listener.get_or_init(|| {
-            let notify = std::sync::Arc::new(tokio::sync::Notify::new());
-            let (gone, stop) = tokio::sync::oneshot::channel();
-            let task = listen(
-                self.pool().clone(),
-                channel(self.schema()),
-                std::sync::Arc::downgrade(&notify),
-            );
-            self.inner.handle.spawn(async move {
-                tokio::select! {
-                    () = task => {}
-                    _ = stop => {}
-                }
-            });
-            (notify, gone)
-        });
-        Some(notify.clone())
+        Some(self.listener().jobs.clone())
     }
 
     async fn prune(&self, before: Timestamp, limit: usize) -> Result<u64> {
@@ -721,35 +705,6 @@ impl QueueStore for PgStore {
             }
         }
         Ok(deleted)
-    }
-}
-
-/// Wake `notify`'s waiters on every `NOTIFY` on `channel`, for as long as anyone holds it. A
-/// lost connection is made again (after a pause) and wakes everyone, since notices may have
-/// been missed meanwhile; workers also poll, so nothing waits forever.
-async fn listen(pool: sqlx::PgPool, channel: String, notify: std::sync::Weak<tokio::sync::Notify>) {
-    use sqlx::postgres::PgListener;
-    loop {
-        if let Ok(mut listener) = PgListener::connect_with(&pool).await
-            && listener.listen(&channel).await.is_ok()
-        {
-            loop {
-                let got = listener.try_recv().await;
-                let Some(n) = notify.upgrade() else {
-                    return;
-                };
-                n.notify_waiters();
-                match got {
-                    Ok(Some(_)) => {}
-                    // The connection was lost (sqlx re-listens on the next call) or failed.
-                    Ok(None) | Err(_) => break,
-                }
-            }
-        }
-        if notify.strong_count() == 0 || pool.is_closed() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 

@@ -52,6 +52,7 @@ mod customers;
 mod errors;
 mod events;
 mod jobs;
+mod listen;
 mod migrate;
 mod rows;
 mod tenants;
@@ -155,9 +156,9 @@ pub struct PgStore {
 struct Inner {
     pool: PgPool,
     schema: String,
-    /// Woken by `NOTIFY`s of jobs added in any process (started on first use; the sender
-    /// stops its listening task when the store goes).
-    job_listener: std::sync::OnceLock<(Arc<tokio::sync::Notify>, tokio::sync::oneshot::Sender<()>)>,
+    /// The `LISTEN` task for jobs added and events appended by any process (started on first
+    /// use, stopped when the store goes).
+    listener: std::sync::OnceLock<listen::Listener>,
     /// The runtime the pool's connections live on: the host's multi-thread runtime the store
     /// was opened in, or `own`.
     handle: tokio::runtime::Handle,
@@ -232,7 +233,7 @@ impl PgStore {
             inner: Arc::new(Inner {
                 pool,
                 schema: options.schema.clone(),
-                job_listener: std::sync::OnceLock::new(),
+                listener: std::sync::OnceLock::new(),
                 handle,
                 _own: own,
             }),
