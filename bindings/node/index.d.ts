@@ -248,6 +248,8 @@ export interface EngineOptions {
   busyTimeoutMs?: number
   /** Enqueue a sync job of this kind with every tracking change, in the same commit (native only). */
   syncJobs?: { kind: string; queue?: string }
+  /** PostgreSQL: the schema holding tagsmith's tables (default `tagsmith`). */
+  schema?: string
 }
 
 export type JobState = 'available' | 'scheduled' | 'running' | 'retryable' | 'completed' | 'discarded' | 'cancelled'

@@ -19,6 +19,9 @@ pub struct Cli {
         value_name = "PATH|URL"
     )]
     pub db: std::path::PathBuf,
+    /// With a PostgreSQL --db: the schema holding tagsmith's tables (default tagsmith).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub schema: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

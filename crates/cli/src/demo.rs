@@ -11,8 +11,12 @@ use tagsmith_core::{
 
 use crate::output::Printer;
 
-pub fn run(db: &Path, out: &Printer) -> tagsmith_core::Result<()> {
-    let engine = Engine::open(db)?;
+pub fn run(
+    db: &Path,
+    options: &tagsmith_core::EngineOptions,
+    out: &Printer,
+) -> tagsmith_core::Result<()> {
+    let engine = Engine::open_with(db, options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -39,16 +39,24 @@ fn main() {
     }
 }
 
+/// The engine options the global flags give.
+fn options(cli: &Cli) -> tagsmith_core::EngineOptions {
+    tagsmith_core::EngineOptions {
+        schema: cli.schema.clone(),
+        ..tagsmith_core::EngineOptions::default()
+    }
+}
+
 fn run(cli: &Cli, out: &Printer) -> tagsmith_core::Result<()> {
     match &cli.command {
-        Command::Demo => return demo::run(&cli.db, out),
+        Command::Demo => return demo::run(&cli.db, &options(cli), out),
         Command::Bench(args) => return bench::run(args, out),
         Command::Jobs(args::JobsCmd::Bench { jobs, concurrency }) => {
             return jobs::bench(&cli.db, jobs, concurrency, out);
         }
         _ => {}
     }
-    let engine = Engine::open(&cli.db)?;
+    let engine = Engine::open_with(&cli.db, &options(cli))?;
     if let Command::Events {
         tenant,
         after,

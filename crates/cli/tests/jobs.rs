@@ -1,31 +1,58 @@
-//! The queue across processes on one SQLite file: worker processes killed with SIGKILL at
-//! random moments lose no job; two workers split the jobs without running one twice; SIGTERM
-//! shuts a worker down gracefully. Real processes of the real binary.
+//! The queue across processes on one SQLite file, and on one PostgreSQL schema: worker
+//! processes killed with SIGKILL at random moments lose no job; two workers split the jobs
+//! without running one twice; SIGTERM shuts a worker down gracefully. Real processes of the
+//! real binary.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn db(tag: &str) -> PathBuf {
+/// Where the processes meet: a fresh SQLite file, or a fresh schema of the test PostgreSQL.
+struct Db {
+    db: String,
+    schema: Option<String>,
+}
+
+fn db(tag: &str) -> Db {
     let dir = std::env::temp_dir().join(format!("tagsmith-jobs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{tag}.db"));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    path
+    Db {
+        db: path.display().to_string(),
+        schema: None,
+    }
 }
 
-fn tagsmith(db: &Path, args: &[&str]) -> Command {
+/// A fresh schema on the server `TAGSMITH_TEST_POSTGRES` names (scripts/test.sh sets it).
+fn postgres(tag: &str) -> Db {
+    let url = std::env::var("TAGSMITH_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "TAGSMITH_TEST_POSTGRES is not set: run ./scripts/test.sh, or export \
+             TAGSMITH_TEST_POSTGRES=$(./scripts/postgres.sh)"
+        )
+    });
+    Db {
+        db: url,
+        schema: Some(format!("t_cli_{tag}_{}", std::process::id())),
+    }
+}
+
+fn tagsmith(db: &Db, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tagsmith"));
-    c.arg("--json").arg("--db").arg(db).args(args);
+    c.arg("--json").arg("--db").arg(&db.db);
+    if let Some(s) = &db.schema {
+        c.arg("--schema").arg(s);
+    }
+    c.args(args);
     c
 }
 
-fn ok(db: &Path, args: &[&str]) -> Value {
+fn ok(db: &Db, args: &[&str]) -> Value {
     let out = tagsmith(db, args).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -36,7 +63,7 @@ fn ok(db: &Path, args: &[&str]) -> Value {
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
 }
 
-fn spawn_worker(db: &Path, extra: &[&str]) -> Child {
+fn spawn_worker(db: &Db, extra: &[&str]) -> Child {
     let mut args = vec!["worker", "--concurrency", "8", "--lease-ms", "1000"];
     args.extend_from_slice(extra);
     tagsmith(db, &args)
@@ -57,26 +84,51 @@ impl Rng {
     }
 }
 
-/// Per-state counts, and how many attempts ran beyond the first (duplicate executions).
-fn tally(db: &Path) -> (Value, i64, i64) {
+/// Per-state counts, and how many attempts ran beyond the first (duplicate executions),
+/// read through the CLI page by page.
+fn tally(db: &Db) -> (Value, i64, i64) {
     let stats = ok(db, &["jobs", "stats"]);
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let (extra, twice): (i64, i64) = conn
-        .query_row(
-            "SELECT coalesce(sum(attempt - 1), 0), count(*) FILTER (WHERE attempt > 1) FROM jobs",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let (mut extra, mut twice, mut after) = (0, 0, 0);
+    loop {
+        let page = ok(
+            db,
+            &[
+                "jobs",
+                "list",
+                "--after",
+                &after.to_string(),
+                "--limit",
+                "1000",
+            ],
+        );
+        let jobs = page.as_array().unwrap();
+        let Some(last) = jobs.last() else {
+            break;
+        };
+        after = last["id"].as_i64().unwrap();
+        for j in jobs {
+            let attempt = j["attempt"].as_i64().unwrap();
+            extra += (attempt - 1).max(0);
+            twice += i64::from(attempt > 1);
+        }
+    }
     (stats, extra, twice)
 }
 
 #[test]
 fn workers_killed_at_random_lose_no_job() {
-    let db = db("crash");
+    crash_test(&db("crash"));
+}
+
+#[test]
+fn workers_killed_at_random_lose_no_job_on_postgres() {
+    crash_test(&postgres("crash"));
+}
+
+fn crash_test(db: &Db) {
     let jobs = 10_000;
     let added = ok(
-        &db,
+        db,
         &[
             "jobs",
             "enqueue",
@@ -94,30 +146,42 @@ fn workers_killed_at_random_lose_no_job() {
         .unwrap()
         .as_nanos() as u64;
     let mut rng = Rng(seed | 1);
-    let mut workers = vec![spawn_worker(&db, &[]), spawn_worker(&db, &[])];
+    let mut workers = vec![spawn_worker(db, &[]), spawn_worker(db, &[])];
     let started = Instant::now();
+    // A worker process on PostgreSQL takes longer to start (connect, check the schema,
+    // listen): kill less often there, so most kills still land mid-job.
+    let (base, spread) = if db.schema.is_some() {
+        (150, 150)
+    } else {
+        (20, 100)
+    };
     for _ in 0..50 {
-        std::thread::sleep(Duration::from_millis(20 + rng.below(100)));
+        std::thread::sleep(Duration::from_millis(base + rng.below(spread)));
         let i = rng.below(workers.len() as u64) as usize;
         workers[i].kill().unwrap(); // SIGKILL: no shutdown, leases left behind
         workers[i].wait().unwrap();
-        workers[i] = spawn_worker(&db, &[]);
+        workers[i] = spawn_worker(db, &[]);
     }
     let killing = started.elapsed();
-    let (mid, _, _) = tally(&db);
+    let (mid, _, _) = tally(db);
     for w in &mut workers {
         w.kill().unwrap();
         w.wait().unwrap();
     }
     // A last worker waits out the dead workers' leases and finishes everything.
-    let out = spawn_worker(&db, &["--exit-when-idle"])
+    let out = spawn_worker(db, &["--exit-when-idle"])
         .wait_with_output()
         .unwrap();
     assert!(out.status.success());
-    let (stats, extra, twice) = tally(&db);
+    let (stats, extra, twice) = tally(db);
     eprintln!(
-        "crash test: 50 SIGKILLs over {killing:?} (completed {} by then); {jobs} jobs, \
+        "crash test on {}: 50 SIGKILLs over {killing:?} (completed {} by then); {jobs} jobs, \
          {twice} ran more than once, {extra} duplicate executions in all (at-least-once)",
+        if db.schema.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         mid["completed"]
     );
     assert_eq!(stats["completed"], jobs, "{stats}");
@@ -139,9 +203,17 @@ fn workers_killed_at_random_lose_no_job() {
 
 #[test]
 fn two_workers_split_the_jobs_and_run_none_twice() {
-    let db = db("split");
+    split_test(&db("split"));
+}
+
+#[test]
+fn two_workers_split_the_jobs_and_run_none_twice_on_postgres() {
+    split_test(&postgres("split"));
+}
+
+fn split_test(db: &Db) {
     ok(
-        &db,
+        db,
         &[
             "jobs",
             "enqueue",
@@ -153,8 +225,8 @@ fn two_workers_split_the_jobs_and_run_none_twice() {
             "2000",
         ],
     );
-    let a = spawn_worker(&db, &["--exit-when-idle"]);
-    let b = spawn_worker(&db, &["--exit-when-idle"]);
+    let a = spawn_worker(db, &["--exit-when-idle"]);
+    let b = spawn_worker(db, &["--exit-when-idle"]);
     let reports: Vec<Value> = [a, b]
         .into_iter()
         .map(|w| {
@@ -172,7 +244,7 @@ fn two_workers_split_the_jobs_and_run_none_twice() {
         done.iter().all(|n| *n > 0),
         "one worker did everything: {reports:?}"
     );
-    let (stats, extra, _) = tally(&db);
+    let (stats, extra, _) = tally(db);
     assert_eq!(stats["completed"], 2000);
     assert_eq!(extra, 0, "no lease expired, so no job may run twice");
 }

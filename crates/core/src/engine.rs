@@ -56,6 +56,9 @@ pub struct EngineOptions {
     /// Enqueue a sync job with every tracking change that needs one, in the same commit
     /// (native only; ignored in the browser).
     pub sync_jobs: Option<SyncJobs>,
+    /// PostgreSQL: the schema holding tagsmith's tables (default `tagsmith`; lowercase letters,
+    /// digits and underscores). Ignored for a SQLite file.
+    pub schema: Option<String>,
 }
 
 /// The job a tracking change causes: one per tracking while it waits (unique key
@@ -161,8 +164,12 @@ impl Engine {
         options.validate()?;
         #[cfg(feature = "postgres")]
         if let Some(url) = path.as_ref().to_str().filter(|p| is_postgres_url(p)) {
+            let mut pg = crate::store::postgres::PgOptions::default();
+            if let Some(schema) = &options.schema {
+                pg.schema.clone_from(schema);
+            }
             return Ok(Self::with_options(
-                Storage::postgres(url, &crate::store::postgres::PgOptions::default())?,
+                Storage::postgres(url, &pg)?,
                 Arc::new(crate::SystemEnv),
                 options,
             ));

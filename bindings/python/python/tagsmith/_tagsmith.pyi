@@ -258,6 +258,7 @@ class Engine:
         event_retention: Optional[_EventRetention] = ...,
         busy_timeout_ms: Optional[int] = ...,
         sync_jobs: Optional[_SyncJobs] = ...,
+        schema: Optional[str] = ...,
     ) -> Engine: ...
     @staticmethod
     def in_memory() -> Engine: ...
