@@ -89,6 +89,25 @@ pub struct Change {
 }
 
 impl Change {
+    /// A job's change: its state after it, the attempt as its `version`.
+    pub fn job(
+        id: impl std::fmt::Display,
+        action: ChangeAction,
+        attempt: u32,
+        state: crate::queue::JobState,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            entity: Entity::Job,
+            id: id.to_string(),
+            action,
+            version: i64::from(attempt),
+            sync_status: None,
+            job_state: Some(state),
+            at,
+        }
+    }
+
     /// The event this change becomes once numbered.
     pub fn numbered(self, tenant: &TenantId, seq: u64) -> ChangeEvent {
         ChangeEvent {

@@ -29,7 +29,7 @@ pub use api::Jobs;
 pub use cron::Periodic;
 pub use model::{
     AttemptError, Claim, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, Enqueued, Finish, Job, JobFilter,
-    JobId, JobState, JobStats, MAX_PRIORITY, NewJob, Outcome, Progress, state_mask,
+    JobId, JobState, JobStats, Landing, MAX_PRIORITY, NewJob, Outcome, Progress, state_mask,
 };
 #[cfg(not(target_arch = "wasm32"))]
 pub use worker::{

@@ -524,3 +524,44 @@ pub struct Finish {
     /// How it ended.
     pub outcome: Outcome,
 }
+
+/// Where an attempt's outcome moves its job (every backend applies the same).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Landing {
+    /// The job's state after it.
+    pub state: JobState,
+    /// The error kept on the job, if the attempt failed.
+    pub error: Option<AttemptError>,
+    /// When the job runs next, if it will (`scheduled_at`).
+    pub run_at: Option<Timestamp>,
+    /// The attempt its change event names (a released attempt is not counted).
+    pub logged_attempt: u32,
+}
+
+impl Finish {
+    /// Where this outcome moves the job, reported at `now`.
+    pub fn landing(&self, now: Timestamp) -> Landing {
+        let error = |message: &String| AttemptError {
+            at: now,
+            attempt: self.attempt,
+            message: message.clone(),
+        };
+        let (state, error, run_at) = match &self.outcome {
+            Outcome::Completed => (JobState::Completed, None, None),
+            Outcome::Retry { at, error: e } => (JobState::Retryable, Some(error(e)), Some(*at)),
+            Outcome::Discard { error: e } => (JobState::Discarded, Some(error(e)), None),
+            Outcome::Release => (JobState::Available, None, Some(now)),
+        };
+        let logged_attempt = if state == JobState::Available {
+            self.attempt.saturating_sub(1)
+        } else {
+            self.attempt
+        };
+        Landing {
+            state,
+            error,
+            run_at,
+            logged_attempt,
+        }
+    }
+}

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::{MemoryStore, MemoryTx, State, Undo, closed};
-use crate::events::{Change, ChangeAction, Entity};
+use crate::events::{Change, ChangeAction};
 use crate::queue::{
     AttemptError, Claim, Enqueued, Finish, Job, JobFilter, JobId, JobState, JobStats, JobWrites,
-    NewJob, Outcome, Progress, QueueStore,
+    NewJob, Progress, QueueStore,
 };
 use crate::{Error, Result, TenantId, Timestamp};
 
@@ -46,15 +46,7 @@ impl State {
         let Some(tenant) = job.tenant_id.clone() else {
             return Ok(());
         };
-        let change = Change {
-            entity: Entity::Job,
-            id: job.id.to_string(),
-            action,
-            version: i64::from(job.attempt),
-            sync_status: None,
-            job_state: Some(job.state),
-            at,
-        };
+        let change = Change::job(job.id, action, job.attempt, job.state, at);
         self.append(&tenant, &change).map(|_| ())
     }
 
@@ -272,27 +264,8 @@ impl QueueStore for MemoryStore {
                     applied.push(false);
                     continue;
                 }
-                let error = |message: &String| AttemptError {
-                    at: now,
-                    attempt: d.attempt,
-                    message: message.clone(),
-                };
-                match &d.outcome {
-                    Outcome::Completed => {
-                        s.leave_running(d.id.0, JobState::Completed, None, None, now)?;
-                    }
-                    Outcome::Retry { at, error: e } => {
-                        let e = error(e);
-                        s.leave_running(d.id.0, JobState::Retryable, Some(e), Some(*at), now)?;
-                    }
-                    Outcome::Discard { error: e } => {
-                        let e = error(e);
-                        s.leave_running(d.id.0, JobState::Discarded, Some(e), None, now)?;
-                    }
-                    Outcome::Release => {
-                        s.leave_running(d.id.0, JobState::Available, None, Some(now), now)?;
-                    }
-                }
+                let to = d.landing(now);
+                s.leave_running(d.id.0, to.state, to.error, to.run_at, now)?;
                 applied.push(true);
             }
             Ok(applied)

@@ -10,7 +10,7 @@ use sqlx::{PgConnection, Row};
 use super::errors::db_error;
 use super::rows::{at, json, opt_time_col, time_col, wire};
 use super::{PgStore, PgTx};
-use crate::events::{Change, ChangeAction, Entity};
+use crate::events::{Change, ChangeAction};
 use crate::queue::{
     AttemptError, Claim, Enqueued, Finish, Job, JobFilter, JobId, JobState, JobStats, JobWrites,
     NewJob, Outcome, Progress, QueueStore,
@@ -78,15 +78,7 @@ async fn job_event(
     let Some(tenant) = tenant else {
         return Ok(());
     };
-    let change = Change {
-        entity: Entity::Job,
-        id: id.to_string(),
-        action,
-        version: i64::from(attempt),
-        sync_status: None,
-        job_state: Some(state),
-        at: now,
-    };
+    let change = Change::job(id, action, attempt, state, now);
     super::events::append(c, &TenantId::new(tenant), &change)
         .await
         .map(|_| ())
@@ -428,21 +420,8 @@ impl QueueStore for PgStore {
         in_tx!(self, |c| finish_in(c, worker, done, now).await).await
     }
 
-    async fn finish_and_claim(
-        &self,
-        worker: &str,
-        done: &[Finish],
-        claim: &Claim<'_>,
-    ) -> Result<(Vec<bool>, Vec<Job>)> {
-        // Two calls: on PostgreSQL a commit costs a round trip, not a file sync, so the
-        // outcomes need not share the claim's transaction.
-        let applied = if done.is_empty() {
-            Vec::new()
-        } else {
-            self.finish(worker, done, claim.now).await?
-        };
-        Ok((applied, self.claim(claim).await?))
-    }
+    // `finish_and_claim` is the trait's two calls: on PostgreSQL a commit costs a round trip,
+    // not a file sync, so the outcomes need not share the claim's transaction.
 
     async fn set_progress(
         &self,
@@ -773,43 +752,28 @@ async fn finish_one(
     now: Timestamp,
 ) -> Result<bool> {
     let id = d.id.0;
-    let (state, error, retry_at) = match &d.outcome {
-        Outcome::Completed => (JobState::Completed, None, None),
-        Outcome::Retry { at, error } => (JobState::Retryable, Some(error), Some(*at)),
-        Outcome::Discard { error } => (JobState::Discarded, Some(error), None),
-        Outcome::Release => (JobState::Available, None, Some(now)),
-    };
-    let error = error.map(|message| AttemptError {
-        at: now,
-        attempt: d.attempt,
-        message: message.clone(),
-    });
+    let to = d.landing(now);
     let Some(tenant) = transition(
         &mut *c,
         id,
         d.attempt,
         Guard::Owner(worker),
-        state,
+        to.state,
         now,
-        error.as_ref(),
-        retry_at,
+        to.error.as_ref(),
+        to.run_at,
     )
     .await?
     else {
         return Ok(false);
-    };
-    let attempt = if state == JobState::Available {
-        d.attempt.saturating_sub(1)
-    } else {
-        d.attempt
     };
     job_event(
         c,
         tenant.as_deref(),
         id,
         ChangeAction::StatusChanged,
-        attempt,
-        state,
+        to.logged_attempt,
+        to.state,
         now,
     )
     .await?;

@@ -9,7 +9,7 @@ use super::errors::sql_error;
 use super::events::append;
 use super::rows::{json, ts, wire};
 use super::{SqliteStore, SqliteTx, closed};
-use crate::events::{Change, ChangeAction, Entity};
+use crate::events::{Change, ChangeAction};
 use crate::queue::{
     AttemptError, Claim, Enqueued, Finish, Job, JobFilter, JobId, JobState, JobStats, JobWrites,
     NewJob, Outcome, Progress, QueueStore,
@@ -65,15 +65,7 @@ fn job_event(
     let Some(tenant) = tenant else {
         return Ok(());
     };
-    let change = Change {
-        entity: Entity::Job,
-        id: id.to_string(),
-        action,
-        version: i64::from(attempt),
-        sync_status: None,
-        job_state: Some(state),
-        at,
-    };
+    let change = Change::job(id, action, attempt, state, at);
     append(conn, &TenantId::new(tenant), &change).map(|_| ())
 }
 
@@ -803,42 +795,27 @@ fn complete_all(
 
 fn finish_one(c: &Connection, worker: &str, d: &Finish, now: Timestamp) -> Result<bool> {
     let id = d.id.0;
-    let (state, error, retry_at) = match &d.outcome {
-        Outcome::Completed => (JobState::Completed, None, None),
-        Outcome::Retry { at, error } => (JobState::Retryable, Some(error), Some(*at)),
-        Outcome::Discard { error } => (JobState::Discarded, Some(error), None),
-        Outcome::Release => (JobState::Available, None, Some(now)),
-    };
-    let error = error.map(|message| AttemptError {
-        at: now,
-        attempt: d.attempt,
-        message: message.clone(),
-    });
+    let to = d.landing(now);
     let tenant = transition(
         c,
         id,
         d.attempt,
         Guard::Owner(worker),
-        state,
+        to.state,
         now,
-        error.as_ref(),
-        retry_at,
+        to.error.as_ref(),
+        to.run_at,
     )?;
     let Some(tenant) = tenant else {
         return Ok(false);
-    };
-    let attempt = if state == JobState::Available {
-        d.attempt.saturating_sub(1)
-    } else {
-        d.attempt
     };
     job_event(
         c,
         tenant.as_deref(),
         id,
         ChangeAction::StatusChanged,
-        attempt,
-        state,
+        to.logged_attempt,
+        to.state,
         now,
     )?;
     Ok(true)
