@@ -24,6 +24,11 @@ step() {
 # The PostgreSQL backend's suites run against the local server (started here) unless
 # TAGSMITH_TEST_POSTGRES already names one.
 echo "==> postgres for the tests"
+if [ -z "${TAGSMITH_TEST_POSTGRES:-}" ]; then
+  # Ours to restart (crates/core/tests/postgres_restart.rs restarts it under load).
+  TAGSMITH_TEST_POSTGRES_RESTART="pg_ctlcluster $(ls /usr/lib/postgresql | sort -n | tail -1) main restart"
+  export TAGSMITH_TEST_POSTGRES_RESTART
+fi
 TAGSMITH_TEST_POSTGRES=$(scripts/postgres.sh)
 export TAGSMITH_TEST_POSTGRES
 step "rust format" cargo fmt --all -- --check
