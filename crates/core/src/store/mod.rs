@@ -29,6 +29,14 @@ pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+/// One numbered migration of a SQL backend: its number, file name and SQL.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) struct Migration {
+    pub(crate) version: i64,
+    pub(crate) name: &'static str,
+    pub(crate) sql: &'static str,
+}
+
 /// SHA-256 of a migration's text with line endings normalized, so a checkout with CRLF endings
 /// computes the same checksum (every SQL backend records it per applied migration).
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

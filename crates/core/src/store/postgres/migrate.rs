@@ -6,15 +6,8 @@
 use sqlx::PgPool;
 
 use super::errors::db_error;
-use crate::store::migration_checksum as checksum;
+use crate::store::{Migration, migration_checksum as checksum};
 use crate::{Error, Result};
-
-/// One migration: its number, file name and SQL.
-struct Migration {
-    version: i64,
-    name: &'static str,
-    sql: &'static str,
-}
 
 /// Migrations in order; never edit one that has landed, add the next.
 const MIGRATIONS: &[Migration] = &[
