@@ -80,9 +80,16 @@ Worker.prototype.register = function (kind, handler, opts) {
 }
 delete Worker.prototype._register
 
+// A filter's times may be Dates: the native side reads RFC 3339 text.
 const events = Engine.prototype.events
-Engine.prototype.events = function (...args) {
-  return revive(events.apply(this, args))
+Engine.prototype.events = function (tenantId, after, limit, filter) {
+  if (filter !== null && typeof filter === 'object' && !Array.isArray(filter)) {
+    filter = { ...filter }
+    for (const key of ['since', 'until']) {
+      if (filter[key] instanceof Date) filter[key] = filter[key].toISOString()
+    }
+  }
+  return revive(events.call(this, tenantId, after, limit, filter))
 }
 
 module.exports = { Engine, Customers, Trackings, Jobs, Worker, __napiBindingTarget }

@@ -203,6 +203,22 @@ export interface ChangeEvent {
   /** A job's state after the change. */
   jobState: JobState | null
   at: Time
+  /** Who made the change (`engine.actingAs(actor)`); `null` when not named and for job transitions. */
+  actor: string | null
+}
+
+/** Which events of the activity log `engine.events` returns; every given condition must hold. */
+export interface EventFilter {
+  /** Only changes of this kind of record. */
+  entity?: 'tenant' | 'customer' | 'tracking' | 'job'
+  /** Only changes of the record with this id (its history). */
+  id?: string
+  /** Only changes made by this actor. */
+  actor?: string
+  /** Only changes at or after this time (a `Date` in Node, or RFC 3339 text). */
+  since?: Date | string
+  /** Only changes before this time. */
+  until?: Date | string
 }
 
 /** A tenant's change events after a sequence number (`engine.events`), from the durable log. */

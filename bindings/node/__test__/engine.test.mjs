@@ -162,6 +162,32 @@ describe('change events', () => {
     const ahead = engine.events(tenant.id, 10_000);
     assert.deepEqual([ahead.reset, ahead.events.length, ahead.lastSeq], [true, 0, 4]);
   });
+
+  test('the activity log names actors and filters', async () => {
+    const { engine, tenant, shop } = setup();
+    const alice = engine.actingAs('user:alice');
+    assert.deepEqual([alice.actor, engine.actor], ['user:alice', null]);
+    await alice.customers(tenant.id).update(shop.id, { version: 1, name: 'Shop 2' });
+    const t = alice.trackings(tenant.id).createSync({ customerId: shop.id, name: 'Buy', kind: 'button_click', selector: '#buy' });
+    const log = engine.events(tenant.id);
+    assert.deepEqual(log.events.map((e) => e.actor), [null, null, 'user:alice', 'user:alice']);
+    const history = engine.events(tenant.id, 0, 100, { id: shop.id });
+    assert.deepEqual([history.events.map((e) => e.seq), history.lastSeq], [[2, 3], 4]);
+    const mine = engine.events(tenant.id, undefined, undefined, { actor: 'user:alice', entity: 'tracking' });
+    assert.deepEqual(mine.events.map((e) => e.id), [t.id]);
+    const hourAgo = new Date(Date.now() - 3600_000);
+    assert.equal(engine.events(tenant.id, 0, 100, { since: hourAgo }).events.length, 4);
+    assert.equal(engine.events(tenant.id, 0, 100, { until: hourAgo.toISOString() }).events.length, 0);
+    for (const [filter, field] of [
+      [{ entity: 'planet' }, 'entity'],
+      [{ since: 'yesterday' }, 'since'],
+      [{ nope: 1 }, 'nope'],
+      ['job', 'filter'],
+    ]) {
+      assert.throws(() => engine.events(tenant.id, 0, 10, filter), (e) => assertTagsmithError(e, 'invalid_input', [field]));
+    }
+    assert.throws(() => engine.actingAs(''), (e) => assertTagsmithError(e, 'invalid_input', ['actor']));
+  });
 });
 
 describe('files and lifecycle', () => {

@@ -293,13 +293,15 @@ impl Engine {
         self.inner.backend()
     }
 
-    /// The tenant's change events after sequence number `after` (default 0: from the oldest
-    /// kept), at most `limit` (default 1000), read from the durable log: any process on the same
-    /// file sees them. Poll with `lastSeq` to follow changes (e.g. to forward them over SSE);
-    /// `missed` > 0 means some were pruned before they were read.
+    /// The tenant's activity log: change events after sequence number `after` (default 0: from
+    /// the oldest kept), at most `limit` (default 1000), optionally only those matching
+    /// `filter` (`{ entity, id, actor, since, until }`; times as `Date`s or RFC 3339 text), read
+    /// from the durable log: any process on the same database sees them. Poll with `lastSeq` to
+    /// follow changes (e.g. to forward them over SSE); `missed` > 0 means some were pruned
+    /// before they were read.
     #[napi(
         catch_unwind,
-        ts_args_type = "tenantId: string, after?: number, limit?: number",
+        ts_args_type = "tenantId: string, after?: number, limit?: number, filter?: EventFilter",
         ts_return_type = "EventBatch"
     )]
     pub fn events<'e>(
@@ -308,16 +310,37 @@ impl Engine {
         tenant_id: Unknown<'_>,
         after: Option<Unknown<'_>>,
         limit: Option<Unknown<'_>>,
+        filter: Option<Unknown<'_>>,
     ) -> napi::Result<Unknown<'e>> {
         let tenant = string_arg(tenant_id, "tenantId");
         let after = opt_scalar(after, "after");
         let limit = opt_scalar(limit, "limit");
+        let filter = opt_scalar(filter, "filter").map(|f| f.map(keys_to_snake));
         run_sync_json(env, || {
-            let options = ffi::events_options(after?, limit?)?;
+            let options = ffi::events_options(after?, limit?, filter?)?;
             to_json(ffi::block_on(
                 self.inner.events_with(&TenantId::new(tenant?), &options),
             ))
         })
+    }
+
+    /// A handle on the same engine whose writes the activity log records as made by `actor`
+    /// (read back as `event.actor` and with `events(t, 0, 100, { actor })`). Throws
+    /// `invalid_input` for an empty actor, one over 200 characters, or control characters.
+    #[napi(catch_unwind, ts_args_type = "actor: string")]
+    pub fn acting_as(&self, env: Env, actor: Unknown<'_>) -> napi::Result<Engine> {
+        let actor = string_arg(actor, "actor");
+        run_sync(&env, || {
+            Ok(Engine {
+                inner: self.inner.acting_as(&actor?)?,
+            })
+        })
+    }
+
+    /// The actor this handle's writes are recorded as made by, or `null`.
+    #[napi(getter, ts_return_type = "string | null")]
+    pub fn actor(&self) -> Option<String> {
+        self.inner.actor().map(str::to_owned)
     }
 
     /// The job queue: enqueue, list, get, retry, cancel, stats.

@@ -2,7 +2,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDateTime, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Value};
 use tagsmith_core::Error;
 
@@ -91,6 +91,22 @@ fn nested_json(field: &str, v: &Bound<'_, PyAny>, depth: usize) -> tagsmith_core
             )?);
         }
         Ok(Value::Array(items))
+    } else if v.is_instance_of::<PyDateTime>() {
+        // An aware datetime is an instant: RFC 3339 text, which core parses. A naive one is a
+        // wall-clock time in no zone: refused rather than guessed.
+        let aware = v
+            .getattr("utcoffset")
+            .and_then(|f| f.call0())
+            .is_ok_and(|offset| !offset.is_none());
+        if !aware {
+            return Err(unsupported(
+                "must be a timezone-aware datetime (e.g. datetime.now(timezone.utc))",
+            ));
+        }
+        v.call_method0("isoformat")
+            .and_then(|text| text.extract::<String>())
+            .map(Value::String)
+            .map_err(|_| unsupported("must be a datetime"))
     } else {
         let type_name = v
             .get_type()

@@ -138,23 +138,47 @@ impl Engine {
         })
     }
 
-    /// The tenant's retained change events after sequence number `after` (0: from the oldest),
-    /// at most `limit`; `missed` counts events no longer retained.
-    #[pyo3(signature = (tenant_id, after = None, limit = None))]
+    /// The tenant's activity log: retained change events after sequence number `after` (0: from
+    /// the oldest), at most `limit`, optionally only those matching entity=, id=, actor=,
+    /// since=, until= (RFC 3339 text); `missed` counts events no longer retained.
+    #[pyo3(signature = (tenant_id, after = None, limit = None, **filter))]
     fn events(
         &self,
         py: Python<'_>,
         tenant_id: &Bound<'_, PyAny>,
         after: Option<&Bound<'_, PyAny>>,
         limit: Option<&Bound<'_, PyAny>>,
+        filter: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<EventBatch> {
         let tenant = core::TenantId::new(text_arg(py, "tenant_id", tenant_id)?);
         let arg =
             |field: &str, v: Option<&Bound<'_, PyAny>>| v.map(|v| value_json(field, v)).transpose();
         let options = arg("after", after)
-            .and_then(|a| core::ffi::events_options(a, arg("limit", limit)?))
+            .and_then(|a| {
+                core::ffi::events_options(a, arg("limit", limit)?, Some(kwargs_json(filter)?))
+            })
             .map_err(|e| to_py_err(py, &e))?;
         call(py, || block(self.inner.events_with(&tenant, &options))).map(EventBatch::from)
+    }
+
+    /// A handle on the same engine whose writes the activity log records as made by `actor`
+    /// (read back as ChangeEvent.actor and with events(..., actor=...)).
+    ///
+    /// Raises InvalidInputError for an empty actor, one over 200 characters, or control
+    /// characters.
+    fn acting_as(&self, py: Python<'_>, actor: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let actor = text_arg(py, "actor", actor)?;
+        let inner = self
+            .inner
+            .acting_as(&actor)
+            .map_err(|e| to_py_err(py, &e))?;
+        Ok(Self { inner })
+    }
+
+    /// The actor this handle's writes are recorded as made by, or None.
+    #[getter]
+    fn actor(&self) -> Option<&str> {
+        self.inner.actor()
     }
 
     /// The job queue: enqueue, list, get, retry, cancel, stats.

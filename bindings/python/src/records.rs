@@ -377,6 +377,12 @@ impl ChangeEvent {
     fn at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         datetime(py, self.0.at)
     }
+    /// Who made the change (engine.acting_as(actor)); None when not named and for job
+    /// transitions.
+    #[getter]
+    fn actor(&self) -> Option<&str> {
+        self.0.actor.as_deref()
+    }
 }
 
 record!(

@@ -152,6 +152,37 @@ def test_change_events_are_numbered_per_tenant(engine):
     assert info.value.fields[0].field == "after"
 
 
+def test_the_activity_log_names_actors_and_filters(engine):
+    from datetime import datetime, timedelta, timezone
+
+    t, c = _shop(engine)
+    alice = engine.acting_as("user:alice")
+    assert (alice.actor, engine.actor) == ("user:alice", None)
+    alice.customers(t.id).update(c.id, version=1, name="Shop 2")
+    tr = alice.trackings(t.id).create(customer_id=c.id, name="Buy", kind="button_click", selector="#buy")
+    log = engine.events(t.id)
+    assert [ev.actor for ev in log.events] == [None, None, "user:alice", "user:alice"]
+    history = engine.events(t.id, id=c.id)
+    assert [ev.seq for ev in history.events] == [2, 3] and history.last_seq == 4
+    assert [ev.id for ev in engine.events(t.id, actor="user:alice", entity="tracking").events] == [tr.id]
+    now = datetime.now(timezone.utc)
+    assert len(engine.events(t.id, since=now - timedelta(hours=1)).events) == 4
+    assert engine.events(t.id, until=now - timedelta(hours=1)).events == []
+    assert len(engine.events(t.id, since="2000-01-01T00:00:00Z").events) == 4
+    for kwargs, field in [
+        ({"entity": "planet"}, "entity"),
+        ({"since": datetime(2026, 1, 1)}, "since"),
+        ({"nope": 1}, "nope"),
+        ({"since": now, "until": now - timedelta(days=1)}, "until"),
+    ]:
+        with pytest.raises(tagsmith.InvalidInputError) as info:
+            engine.events(t.id, **kwargs)
+        assert info.value.fields[0].field == field, kwargs
+    with pytest.raises(tagsmith.InvalidInputError) as info:
+        engine.acting_as("")
+    assert info.value.fields[0].field == "actor"
+
+
 def test_self_referencing_or_deep_input_is_invalid_input_not_a_crash(engine):
     t, c = _shop(engine)
     cyclic = {}

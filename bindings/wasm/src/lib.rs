@@ -27,7 +27,7 @@ use serde_json::Value;
 use tagsmith_core as ts;
 use tagsmith_core::casing::{keys_to_camel, keys_to_snake};
 use tagsmith_core::resource::{Call, Resource};
-use tagsmith_core::{Error, EventsOptions, ListOptions, TenantId, Timestamp, from_json};
+use tagsmith_core::{Error, ListOptions, TenantId, Timestamp, from_json};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -271,14 +271,17 @@ impl Engine {
         self.inner.backend().to_owned()
     }
 
-    /// The tenant's retained change events after sequence number `after` (default 0: from the
-    /// oldest retained), at most `limit` (default 1000); `missed` > 0 means some were dropped.
+    /// The tenant's activity log: retained change events after sequence number `after` (default
+    /// 0: from the oldest retained), at most `limit` (default 1000), optionally only those
+    /// matching `filter` (`{ entity, id, actor, since, until }`, times as `Date`s or RFC 3339
+    /// text); `missed` > 0 means some were dropped.
     #[wasm_bindgen(unchecked_return_type = "EventBatch")]
     pub fn events(
         &self,
         #[wasm_bindgen(js_name = tenantId, unchecked_param_type = "string")] tenant_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "number")] after: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "number")] limit: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventFilter")] filter: JsValue,
     ) -> Result<JsValue, JsValue> {
         let engine = self.inner.clone();
         let args = (|| {
@@ -286,13 +289,44 @@ impl Engine {
             let query = js_sys::Object::new();
             set(&query, "after", &after);
             set(&query, "limit", &limit);
-            let options: EventsOptions = from_json(options(&query, true)?)?;
+            let mut query = options(&query, true)?;
+            let filter = if filter.is_undefined() || filter.is_null() {
+                None
+            } else if filter.is_object() && !js_sys::Array::is_array(&filter) {
+                Some(options(&filter, true)?)
+            } else {
+                Some(Value::String(describe(&filter)))
+            };
+            let options = tagsmith_core::ffi::events_options(
+                query.get_mut("after").map(Value::take),
+                query.get_mut("limit").map(Value::take),
+                filter,
+            )?;
             Ok((tenant, options))
         })();
         run_sync(async move {
             let (tenant, options) = args?;
             to_js(&engine.events_with(&tenant, &options).await?)
         })
+    }
+
+    /// A handle on the same engine whose writes the activity log records as made by `actor`.
+    /// Throws `invalid_input` for an empty actor, one over 200 characters, or control
+    /// characters.
+    #[wasm_bindgen(js_name = actingAs)]
+    pub fn acting_as(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] actor: JsValue,
+    ) -> Result<Engine, JsValue> {
+        let actor = string_arg(&actor, "actor").map_err(|e| js_error(&e))?;
+        let inner = self.inner.acting_as(&actor).map_err(|e| js_error(&e))?;
+        Ok(Engine { inner })
+    }
+
+    /// The actor this handle's writes are recorded as made by, or `null`.
+    #[wasm_bindgen(getter)]
+    pub fn actor(&self) -> Option<String> {
+        self.inner.actor().map(str::to_owned)
     }
 
     /// Close the storage; later calls fail with `unavailable`. Safe to call twice.

@@ -117,6 +117,28 @@ async function directChecks() {
     return expectError(e, 'invalid_input', ['after']);
   }, out);
 
+  await check('the activity log names actors and filters', () => {
+    const fresh = Engine.inMemory();
+    const t = fresh.createTenantSync('Activity');
+    const alice = fresh.actingAs('user:alice');
+    const c = alice.customers(t.id).createSync({ name: 'Shop', websiteUrl: 'https://shop.example' });
+    fresh.customers(t.id).createSync({ name: 'Other', websiteUrl: 'https://other.example' });
+    const actors = JSON.stringify(fresh.events(t.id).events.map((e) => e.actor));
+    if (actors !== JSON.stringify([null, 'user:alice', null])) throw new Error(actors);
+    const mine = fresh.events(t.id, 0, 10, { actor: 'user:alice' });
+    if (mine.events.length !== 1 || mine.events[0].id !== c.id || mine.lastSeq !== 3) throw new Error(JSON.stringify(mine));
+    const hourAgo = new Date(Date.now() - 3600_000);
+    if (fresh.events(t.id, 0, 10, { since: hourAgo }).events.length !== 3) throw new Error('since');
+    if (fresh.events(t.id, 0, 10, { until: hourAgo }).events.length !== 0) throw new Error('until');
+    let e;
+    try {
+      fresh.events(t.id, 0, 10, { entity: 'planet' });
+    } catch (err) {
+      e = err;
+    }
+    return expectError(e, 'invalid_input', ['entity']);
+  }, out);
+
   await check('an unknown kind does not hide the other bad fields', () => {
     let e;
     try {

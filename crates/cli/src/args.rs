@@ -22,8 +22,32 @@ pub struct Cli {
     /// With a PostgreSQL --db: the schema holding tagsmith's tables (default tagsmith).
     #[arg(long, global = true, value_name = "NAME")]
     pub schema: Option<String>,
+    /// Record this command's changes in the activity log as made by NAME (a user id, a
+    /// script's name); read back with `events --actor NAME`.
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub acting_as: Option<String>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Which events `tagsmith events` prints (all given conditions must hold).
+#[derive(Debug, clap::Args)]
+pub struct EventFilterArgs {
+    /// Only changes of this kind of record: tenant, customer, tracking or job.
+    #[arg(long)]
+    pub entity: Option<String>,
+    /// Only changes of the record with this id (its history).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Only changes made by this actor (as named with --as on the write).
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only changes at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only changes before this time (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
 }
 
 // Parsed once per process: the size of the largest variant does not matter.
@@ -39,11 +63,14 @@ pub enum Command {
     /// Manage a tenant's trackings.
     #[command(subcommand)]
     Trackings(TrackingCmd),
-    /// Print a tenant's change events after a sequence number, from the durable log (any
-    /// process on the same database sees them; poll with the printed last_seq, or --follow).
+    /// Print a tenant's activity log: its change events after a sequence number, from the
+    /// durable log (any process on the same database sees them; poll with the printed last_seq,
+    /// or --follow), optionally only those of one record, kind, actor or time range.
     Events {
         #[command(flatten)]
         tenant: Tenant,
+        #[command(flatten)]
+        filter: EventFilterArgs,
         /// Print events after this sequence number (default 0: from the oldest kept).
         #[arg(long)]
         after: Option<String>,

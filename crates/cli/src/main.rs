@@ -56,15 +56,27 @@ fn run(cli: &Cli, out: &Printer) -> tagsmith_core::Result<()> {
         }
         _ => {}
     }
-    let engine = Engine::open_with(&cli.db, &options(cli))?;
+    let opened = Engine::open_with(&cli.db, &options(cli))?;
+    let engine = match &cli.acting_as {
+        Some(actor) => match opened.acting_as(actor) {
+            Ok(e) => e,
+            Err(e) => {
+                opened.close()?;
+                return Err(e);
+            }
+        },
+        None => opened,
+    };
     if let Command::Events {
         tenant,
+        filter,
         after,
         follow: true,
         ..
     } = &cli.command
     {
-        let result = follow(&engine, &tenant.tenant, after.as_deref(), out);
+        let result = events_options(filter, after, &None)
+            .and_then(|options| follow(&engine, &tenant.tenant, &options, out));
         engine.close()?;
         return result;
     }
@@ -223,43 +235,93 @@ async fn dispatch(engine: &Engine, command: &Command, out: &Printer) -> tagsmith
         },
         Command::Events {
             tenant,
+            filter,
             after,
             limit,
             ..
         } => {
-            let number = |field: &str, v: &Option<String>| match v {
-                Some(text) => integer(field, text),
-                None => Ok(Value::Null),
-            };
-            let options = tagsmith_core::ffi::events_options(
-                Some(number("after", after)?),
-                Some(number("limit", limit)?),
-            )?;
-            out.record(
-                &engine
-                    .events_with(&TenantId::new(tenant.tenant.as_str()), &options)
-                    .await?,
-            )
+            let options = events_options(filter, after, limit)?;
+            let batch = engine
+                .events_with(&TenantId::new(tenant.tenant.as_str()), &options)
+                .await?;
+            if out.json {
+                return out.record(&batch);
+            }
+            // Text: one line per event, then where to resume.
+            for e in &batch.events {
+                output::emit(event_line(e));
+            }
+            if batch.missed > 0 {
+                output::emit(format!("({} older events were pruned)", batch.missed));
+            }
+            if batch.reset {
+                output::emit("(--after is ahead of the log: the database was replaced)");
+            }
+            output::emit(format!("last_seq: {}", batch.last_seq));
+            Ok(())
         }
         Command::Jobs(cmd) => jobs::dispatch(engine, cmd, out).await,
         Command::Demo | Command::Bench(_) | Command::Worker(_) => Ok(()),
     }
 }
 
-/// `tagsmith events --follow`: the tenant's events after `after` as they commit, one per line.
+/// One event as a line of text: `seq  entity id action vN [sync=…] [job=…]  at  [by actor]`.
+fn event_line(e: &tagsmith_core::ChangeEvent) -> String {
+    let mut line = format!(
+        "{}  {} {} {} v{}",
+        e.seq,
+        e.entity.as_str(),
+        e.id,
+        e.action.as_str(),
+        e.version
+    );
+    if let Some(s) = e.sync_status {
+        line.push_str(&format!(" sync={}", s.as_str()));
+    }
+    if let Some(s) = e.job_state {
+        line.push_str(&format!(" job={}", s.as_str()));
+    }
+    line.push_str(&format!("  {}", e.at));
+    if let Some(a) = &e.actor {
+        line.push_str(&format!("  by {a}"));
+    }
+    line
+}
+
+/// The `events` flags as core's options, checked (core names a bad field and its value).
+fn events_options(
+    filter: &args::EventFilterArgs,
+    after: &Option<String>,
+    limit: &Option<String>,
+) -> tagsmith_core::Result<tagsmith_core::EventsOptions> {
+    let number = |field: &str, v: &Option<String>| match v {
+        Some(text) => integer(field, text),
+        None => Ok(Value::Null),
+    };
+    let options: tagsmith_core::EventsOptions = from_json(json!({
+        "after": number("after", after)?,
+        "limit": number("limit", limit)?,
+        "entity": filter.entity,
+        "id": filter.id,
+        "actor": filter.actor,
+        "since": filter.since,
+        "until": filter.until,
+    }))?;
+    tagsmith_core::Request::check(&options, &[])?;
+    Ok(options)
+}
+
+/// `tagsmith events --follow`: the tenant's events after `after` that pass the filter, as they
+/// commit, one per line.
 fn follow(
     engine: &Engine,
     tenant: &str,
-    after: Option<&str>,
+    options: &tagsmith_core::EventsOptions,
     out: &Printer,
 ) -> tagsmith_core::Result<()> {
     use tagsmith_core::Received;
-    let after = match after {
-        Some(text) => tagsmith_core::ffi::events_options(Some(integer("after", text)?), None)?
-            .after
-            .unwrap_or(0),
-        None => 0,
-    };
+    let after = options.after.unwrap_or(0);
+    let filter = options.filter();
     let tenant = TenantId::new(tenant);
     tagsmith_core::queue::driving_runtime()?.block_on(async {
         let mut sub = engine.subscribe(&tenant, Some(after)).await?;
@@ -275,18 +337,9 @@ fn follow(
             let line = match got {
                 Err(_) => continue,
                 Ok(received) => match received? {
+                    Received::Event(e) if !filter.matches(&e) => continue,
                     Received::Event(e) if out.json => json!(e).to_string(),
-                    Received::Event(e) => format!(
-                        "{}  {} {} {} v{}{}{}  {}",
-                        e.seq,
-                        e.entity.as_str(),
-                        e.id,
-                        e.action.as_str(),
-                        e.version,
-                        e.sync_status.map(|s| format!(" sync={}", s.as_str())).unwrap_or_default(),
-                        e.job_state.map(|s| format!(" job={}", s.as_str())).unwrap_or_default(),
-                        e.at
-                    ),
+                    Received::Event(e) => event_line(&e),
                     Received::Lagged { missed, resume_from } => {
                         json!({"lagged": missed, "resume_from": resume_from}).to_string()
                     }

@@ -335,6 +335,44 @@ fn every_process_reads_the_durable_event_log() {
         (err["code"].as_str(), err["fields"][0]["field"].as_str()),
         (Some("invalid_input"), Some("after"))
     );
+    // The activity log: who made a change (--as), read back by actor, record and time.
+    let shop = id(&db.ok(&[
+        "--as",
+        "script:import",
+        "customers",
+        "create",
+        "--tenant",
+        &t,
+        "--name",
+        "Imported",
+        "--website-url",
+        "https://imported.example",
+    ]));
+    let mine = db.ok(&["events", "--tenant", &t, "--actor", "script:import"]);
+    assert_eq!((seqs(&mine), mine["last_seq"].as_u64()), (vec![5], Some(5)));
+    assert_eq!(mine["events"][0]["actor"], "script:import");
+    assert_eq!(all["events"][1]["actor"], Value::Null);
+    let history = db.ok(&[
+        "events", "--tenant", &t, "--id", &shop, "--entity", "customer",
+    ]);
+    assert_eq!(seqs(&history), [5]);
+    let none = db.ok(&["events", "--tenant", &t, "--until", "2000-01-01T00:00:00Z"]);
+    assert_eq!(seqs(&none), Vec::<u64>::new());
+    for (args, field) in [
+        (vec!["--since", "yesterday"], "since"),
+        (vec!["--entity", "planet"], "entity"),
+    ] {
+        let mut argv = vec!["events", "--tenant", &t];
+        argv.extend(args);
+        let (code, err) = db.run(&argv);
+        assert_eq!(code, 1);
+        assert_eq!(err["fields"][0]["field"].as_str(), Some(field), "{err}");
+    }
+    let (code, err) = db.run(&["--as", "", "tenants", "list"]);
+    assert_eq!(
+        (code, err["fields"][0]["field"].as_str()),
+        (1, Some("actor"))
+    );
 }
 
 #[test]

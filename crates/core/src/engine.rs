@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::events::{
-    Change, ChangeAction, Entity, EventBatch, EventRetention, Subscription, Wakers,
+    Change, ChangeAction, Entity, EventBatch, EventFilter, EventRetention, Subscription, Wakers,
 };
 use crate::page::{CursorScope, ListOptions, ListTrackings, Page};
 use crate::store::{CustomerWrites, Storage, TenantWrites, TrackingWrites, Tx};
@@ -21,6 +21,8 @@ use crate::{
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
+    /// Who this handle's writes are recorded as made by ([`Engine::acting_as`]).
+    actor: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -39,6 +41,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("storage", &self.inner.storage)
+            .field("actor", &self.actor)
             .finish()
     }
 }
@@ -127,6 +130,7 @@ impl Engine {
                 #[cfg(not(target_arch = "wasm32"))]
                 job_added: tokio::sync::Notify::new(),
             }),
+            actor: None,
         };
         // Other processes' writes wake this process's subscribers where storage can tell.
         #[cfg(not(target_arch = "wasm32"))]
@@ -311,6 +315,23 @@ impl Engine {
     /// # Errors
     /// `storage` if the log cannot be read, `unavailable` once closed.
     pub async fn events(&self, tenant: &TenantId, after: u64, max: usize) -> Result<EventBatch> {
+        self.events_where(tenant, after, max, &EventFilter::default())
+            .await
+    }
+
+    /// The tenant's activity log: [`events`](Self::events) that pass `filter` (a record's
+    /// history, one actor's changes, a time range). `last_seq` is where the read stopped, so
+    /// polling with it as `after` never reads an event twice, matching or not.
+    ///
+    /// # Errors
+    /// As [`events`](Self::events).
+    pub async fn events_where(
+        &self,
+        tenant: &TenantId,
+        after: u64,
+        max: usize,
+        filter: &EventFilter,
+    ) -> Result<EventBatch> {
         if self.inner.wakers.is_closed() {
             return Err(crate::store::closed());
         }
@@ -318,22 +339,45 @@ impl Engine {
             .inner
             .storage
             .events()?
-            .read_events(tenant, after, max)
+            .read_events_where(tenant, after, max, filter)
             .await?;
-        Ok(EventBatch::from_range(after, range))
+        Ok(EventBatch::from_range(after, max, range))
     }
 
-    /// [`events`](Self::events) with the bindings' options and their defaults.
+    /// [`events_where`](Self::events_where) with the bindings' options and their defaults.
     ///
     /// # Errors
-    /// As [`events`](Self::events).
+    /// `invalid_input` for `until` before `since` or an empty `id`; as
+    /// [`events`](Self::events).
     pub async fn events_with(
         &self,
         tenant: &TenantId,
         options: &crate::EventsOptions,
     ) -> Result<EventBatch> {
+        crate::Request::check(options, &[])?;
         let limit = options.limit.unwrap_or(crate::EventsOptions::DEFAULT_LIMIT);
-        self.events(tenant, options.after.unwrap_or(0), limit).await
+        self.events_where(tenant, options.after.unwrap_or(0), limit, &options.filter())
+            .await
+    }
+
+    /// A handle on the same engine whose writes are recorded in the activity log as made by
+    /// `actor` (a user id, an API key's name, `"importer"`: whatever the host wants to read back
+    /// in [`ChangeEvent::actor`](crate::events::ChangeEvent::actor)).
+    ///
+    /// # Errors
+    /// `invalid_input` naming `actor` when it is empty, longer than 200 characters or holds
+    /// control characters.
+    pub fn acting_as(&self, actor: &str) -> Result<Self> {
+        crate::events::check_actor(actor)?;
+        Ok(Self {
+            inner: self.inner.clone(),
+            actor: Some(Arc::from(actor)),
+        })
+    }
+
+    /// Who this handle's writes are recorded as made by.
+    pub fn actor(&self) -> Option<&str> {
+        self.actor.as_deref()
     }
 
     fn env(&self) -> &dyn Env {
@@ -451,6 +495,7 @@ impl Unit<'_> {
             sync_status,
             job_state: None,
             at,
+            actor: self.engine.actor.as_deref().map(str::to_owned),
         };
         let seq = self.tx.append_event(tenant, &change).await?;
         if seq % EventRetention::PRUNE_EVERY == 0

@@ -67,6 +67,9 @@ pub struct ChangeEvent {
     pub job_state: Option<JobState>,
     /// When it happened.
     pub at: Timestamp,
+    /// Who made the change, as the host named them with
+    /// [`Engine::acting_as`](crate::Engine::acting_as) (`None`: not named, and job transitions).
+    pub actor: Option<String>,
 }
 
 /// The fields of an event before storage gives it its sequence number.
@@ -86,6 +89,8 @@ pub struct Change {
     pub job_state: Option<JobState>,
     /// When it happened.
     pub at: Timestamp,
+    /// Who made it.
+    pub actor: Option<String>,
 }
 
 impl Change {
@@ -105,6 +110,7 @@ impl Change {
             sync_status: None,
             job_state: Some(state),
             at,
+            actor: None,
         }
     }
 
@@ -120,8 +126,62 @@ impl Change {
             sync_status: self.sync_status,
             job_state: self.job_state,
             at: self.at,
+            actor: self.actor,
         }
     }
+}
+
+/// Which events of a tenant's activity log a read returns (every field optional; all given
+/// ones must match).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only changes of this kind of record.
+    pub entity: Option<Entity>,
+    /// Only changes of the record with this id.
+    pub id: Option<String>,
+    /// Only changes made by this actor.
+    pub actor: Option<String>,
+    /// Only changes at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only changes before this time.
+    pub until: Option<Timestamp>,
+}
+
+impl EventFilter {
+    /// No condition: every event.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// Whether `event` passes every condition (the memory backend's scan; SQL backends put the
+    /// same conditions in the query).
+    pub fn matches(&self, event: &ChangeEvent) -> bool {
+        self.entity.is_none_or(|e| e == event.entity)
+            && self.id.as_ref().is_none_or(|id| *id == event.id)
+            && self
+                .actor
+                .as_ref()
+                .is_none_or(|a| event.actor.as_ref() == Some(a))
+            && self.since.is_none_or(|t| event.at >= t)
+            && self.until.is_none_or(|t| event.at < t)
+    }
+}
+
+/// Check an actor name a host passes: 1 to 200 characters, no control characters.
+///
+/// # Errors
+/// `invalid_input` naming `actor`.
+pub(crate) fn check_actor(actor: &str) -> Result<()> {
+    let reason = if actor.trim().is_empty() {
+        "must not be empty"
+    } else if actor.chars().count() > 200 {
+        "must be at most 200 characters"
+    } else if actor.chars().any(char::is_control) {
+        "must not contain control characters"
+    } else {
+        return Ok(());
+    };
+    Err(crate::Error::invalid_field("actor", actor, reason))
 }
 
 /// How much of each tenant's log is kept: events beyond `max_events` or older than
@@ -200,8 +260,8 @@ pub struct EventBatch {
 }
 
 impl EventBatch {
-    /// Interpret what storage returned for a read after `after`.
-    pub(crate) fn from_range(after: u64, range: EventRange) -> Self {
+    /// Interpret what storage returned for a read of at most `limit` events after `after`.
+    pub(crate) fn from_range(after: u64, limit: usize, range: EventRange) -> Self {
         if after > range.head {
             return Self {
                 events: Vec::new(),
@@ -211,10 +271,14 @@ impl EventBatch {
             };
         }
         let missed = range.oldest.saturating_sub(after.saturating_add(1));
-        let last_seq = range
-            .events
-            .last()
-            .map_or(after.max(range.oldest.saturating_sub(1)), |e| e.seq);
+        // Fewer than asked for: storage read the whole log up to its head (in one snapshot), so
+        // a filtered read resumes after the head, not after the last match.
+        let last_seq = match range.events.last() {
+            Some(e) if range.events.len() >= limit => e.seq,
+            _ if limit > 0 => range.head.max(after),
+            Some(e) => e.seq,
+            None => after.max(range.oldest.saturating_sub(1)),
+        };
         Self {
             events: range.events,
             missed,
@@ -373,6 +437,7 @@ mod tests {
                     sync_status: None,
                     job_state: None,
                     at: Timestamp::from_micros(0),
+                    actor: None,
                 })
                 .collect(),
             oldest,
@@ -382,17 +447,25 @@ mod tests {
 
     #[test]
     fn batches_report_missed_and_reset() {
-        let b = EventBatch::from_range(0, range(1, 2, &[1, 2]));
+        let b = EventBatch::from_range(0, 10, range(1, 2, &[1, 2]));
         assert_eq!((b.missed, b.last_seq, b.reset), (0, 2, false));
-        let b = EventBatch::from_range(3, range(8, 9, &[8, 9]));
+        let b = EventBatch::from_range(3, 10, range(8, 9, &[8, 9]));
         assert_eq!((b.missed, b.last_seq), (4, 9));
-        let b = EventBatch::from_range(9, range(8, 9, &[]));
+        let b = EventBatch::from_range(9, 10, range(8, 9, &[]));
         assert_eq!((b.missed, b.last_seq, b.reset), (0, 9, false));
-        let b = EventBatch::from_range(12, range(8, 9, &[]));
+        let b = EventBatch::from_range(12, 10, range(8, 9, &[]));
         assert_eq!((b.last_seq, b.reset), (9, true));
         // Everything pruned: the caller resumes after the head.
-        let b = EventBatch::from_range(2, range(10, 9, &[]));
+        let b = EventBatch::from_range(2, 10, range(10, 9, &[]));
         assert_eq!((b.missed, b.last_seq), (7, 9));
+        // A full batch resumes after its last event; a short (filtered) one after the head.
+        let b = EventBatch::from_range(0, 2, range(1, 5, &[1, 2]));
+        assert_eq!(b.last_seq, 2);
+        let b = EventBatch::from_range(0, 10, range(1, 9, &[3]));
+        assert_eq!(b.last_seq, 9);
+        // A head-only read (limit 0) moves nowhere.
+        let b = EventBatch::from_range(4, 0, range(1, 9, &[]));
+        assert_eq!(b.last_seq, 4);
     }
 
     #[test]

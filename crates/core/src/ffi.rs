@@ -9,7 +9,7 @@
 //!   futures are ready at the first poll unless another unit of work holds the writer; then the
 //!   thread parks until it is woken (no runtime needed).
 //! - [`options`]: `undefined`/`None`/`null` options become `{}`.
-//! - [`events_options`]: the `events(tenant, after, limit)` arguments, checked once.
+//! - [`events_options`]: the `events(tenant, after, limit, filter)` arguments, checked once.
 //! - [`check_finite`]: the one NaN/Infinity policy: a non-finite number in input is
 //!   `invalid_input` naming the field (JSON has no NaN; it never silently becomes `null`).
 
@@ -85,18 +85,42 @@ pub fn options(value: Option<serde_json::Value>) -> serde_json::Value {
     }
 }
 
-/// The `events(tenant, after, limit)` arguments as core's options (absent → defaults).
+/// The `events(tenant, after, limit, filter)` arguments as core's options (absent → defaults);
+/// `filter` is an object of [`EventsOptions`]' conditions (`entity`, `id`, `actor`, `since`,
+/// `until`), absent or `null` for none.
 ///
 /// # Errors
-/// `invalid_input` naming `after` or `limit` when it is not a non-negative integer in range.
+/// `invalid_input` naming `after` or `limit` when it is not a non-negative integer in range, a
+/// filter field that is unknown or bad, or `filter` itself when it is not an object.
 pub fn events_options(
     after: Option<serde_json::Value>,
     limit: Option<serde_json::Value>,
+    filter: Option<serde_json::Value>,
 ) -> Result<EventsOptions> {
-    from_json(serde_json::json!({
-        "after": after.unwrap_or(serde_json::Value::Null),
-        "limit": limit.unwrap_or(serde_json::Value::Null),
-    }))
+    let mut fields = match filter {
+        None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+        Some(serde_json::Value::Object(map)) => map,
+        Some(other) => {
+            return Err(Error::invalid_field(
+                "filter",
+                &other.to_string(),
+                "must be an object of entity, id, actor, since, until",
+            ));
+        }
+    };
+    for (key, value) in [("after", after), ("limit", limit)] {
+        if fields.contains_key(key) {
+            return Err(Error::invalid_field(
+                &format!("filter.{key}"),
+                &fields[key].to_string(),
+                format!("is an argument of its own, not a filter: pass {key} before the filter"),
+            ));
+        }
+        fields.insert(key.to_owned(), value.unwrap_or(serde_json::Value::Null));
+    }
+    let options: EventsOptions = from_json(serde_json::Value::Object(fields))?;
+    crate::Request::check(&options, &[])?;
+    Ok(options)
 }
 
 /// The NaN/Infinity policy for numbers arriving from a host: refused, naming the field.
@@ -208,9 +232,24 @@ mod tests {
 
     #[test]
     fn events_arguments_default_and_are_checked() {
-        let o = events_options(None, None).unwrap();
+        let o = events_options(None, None, None).unwrap();
         assert_eq!((o.after, o.limit), (None, None));
-        let e = events_options(Some(serde_json::json!(-1)), None).unwrap_err();
+        let e = events_options(Some(serde_json::json!(-1)), None, None).unwrap_err();
         assert_eq!(e.fields()[0].field, "after");
+        let o = events_options(
+            None,
+            None,
+            Some(serde_json::json!({"entity": "job", "id": "7"})),
+        )
+        .unwrap();
+        assert_eq!(o.filter().id.as_deref(), Some("7"));
+        for (filter, field) in [
+            (serde_json::json!("job"), "filter"),
+            (serde_json::json!({"after": 3}), "filter.after"),
+            (serde_json::json!({"nope": 1}), "nope"),
+        ] {
+            let e = events_options(None, None, Some(filter)).unwrap_err();
+            assert_eq!(e.fields()[0].field, field);
+        }
     }
 }

@@ -64,7 +64,7 @@ pub use env::Env;
 #[cfg(not(target_arch = "wasm32"))]
 pub use env::SystemEnv;
 pub use error::{Error, ErrorKind, FieldError, Result};
-pub use events::{ChangeEvent, EventBatch, EventRetention, Received, Subscription};
+pub use events::{ChangeEvent, EventBatch, EventFilter, EventRetention, Received, Subscription};
 pub use ga4::{Ga4EventName, Ga4ParamName};
 pub use id::{CustomerId, TenantId, TrackingId};
 pub use page::{ListOptions, ListTrackings, Page};

@@ -143,8 +143,8 @@ pub struct DeleteOptions {
     pub version: Option<i64>,
 }
 
-/// Options of polling a tenant's change events (`engine.events(tenant_id, after, limit)` in every
-/// binding): both optional, non-negative integers.
+/// Options of reading a tenant's change events, its activity log (`engine.events(tenant_id,
+/// after, limit, filter)` in every binding): every field optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventsOptions {
@@ -154,11 +154,37 @@ pub struct EventsOptions {
     /// At most this many events (default [`EventsOptions::DEFAULT_LIMIT`]).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// Only changes of this kind of record (`tenant`, `customer`, `tracking`, `job`).
+    #[serde(default)]
+    pub entity: Option<crate::events::Entity>,
+    /// Only changes of the record with this id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Only changes made by this actor.
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Only changes at or after this time (RFC 3339).
+    #[serde(default)]
+    pub since: Option<crate::Timestamp>,
+    /// Only changes before this time (RFC 3339).
+    #[serde(default)]
+    pub until: Option<crate::Timestamp>,
 }
 
 impl EventsOptions {
     /// Events per poll when no limit is given.
     pub const DEFAULT_LIMIT: usize = 1000;
+
+    /// The conditions of these options.
+    pub fn filter(&self) -> crate::events::EventFilter {
+        crate::events::EventFilter {
+            entity: self.entity,
+            id: self.id.clone(),
+            actor: self.actor.clone(),
+            since: self.since,
+            until: self.until,
+        }
+    }
 }
 
 /// Serde helper: distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`),
@@ -196,7 +222,24 @@ impl Request for crate::EngineOptions {
         self.validate()
     }
 }
-impl Request for EventsOptions {}
+impl Request for EventsOptions {
+    fn check(&self, _: &[&str]) -> crate::Result<()> {
+        let mut p = crate::validate::Problems::default();
+        if let (Some(since), Some(until)) = (self.since, self.until)
+            && until < since
+        {
+            p.add(
+                "until",
+                &until.to_rfc3339(),
+                format!("must not be before since ({})", since.to_rfc3339()),
+            );
+        }
+        if let Some(id) = self.id.as_deref().filter(|id| id.is_empty()) {
+            p.add("id", id, "must not be empty");
+        }
+        p.into_result()
+    }
+}
 impl Request for crate::ListOptions {}
 impl Request for crate::ListTrackings {}
 impl Request for crate::CustomerPatch {}

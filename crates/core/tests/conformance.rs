@@ -160,6 +160,87 @@ mod suite {
         ok(block(sub.try_next()))
     }
 
+    pub fn the_activity_log_names_actors_and_filters(engine: Engine) {
+        let t = ok(block(engine.create_tenant("Activity")));
+        let alice = ok(engine.acting_as("user:alice"));
+        let bob = ok(engine.acting_as("user:bob"));
+        let shop = ok(block(
+            alice.customers(t.id.clone()).create(new_customer("Shop")),
+        ));
+        let other = ok(block(
+            engine.customers(t.id.clone()).create(new_customer("Other")),
+        ));
+        let tr = ok(block(
+            bob.trackings(t.id.clone())
+                .create(new_tracking(&shop.id, "buy")),
+        ));
+        let patch = CustomerPatch {
+            version: 1,
+            name: Some("Shop 2".into()),
+            ..Default::default()
+        };
+        ok(block(bob.customers(t.id.clone()).update(&shop.id, patch)));
+        let read = |json: serde_json::Value| {
+            let options: tagsmith_core::EventsOptions = ok(from_json(json));
+            ok(block(engine.events_with(&t.id, &options)))
+        };
+        let all = read(serde_json::json!({}));
+        let actors: Vec<_> = all.events.iter().map(|e| e.actor.as_deref()).collect();
+        // The tenant's creation (unnamed), alice's create, an unnamed create, bob's two writes.
+        assert_eq!(
+            actors,
+            [
+                None,
+                Some("user:alice"),
+                None,
+                Some("user:bob"),
+                Some("user:bob")
+            ]
+        );
+        let history = read(serde_json::json!({"id": shop.id.as_str()}));
+        let seqs: Vec<_> = history.events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [2, 5]);
+        assert_eq!(history.last_seq, 5);
+        let by_bob = read(serde_json::json!({"actor": "user:bob", "entity": "tracking"}));
+        assert_eq!(by_bob.events.len(), 1);
+        assert_eq!(by_bob.events[0].id, tr.id.to_string());
+        // A short filtered read resumes after the head: polling again reads nothing twice.
+        assert_eq!(by_bob.last_seq, 5);
+        let again = read(serde_json::json!({"actor": "user:bob", "after": by_bob.last_seq}));
+        assert!(again.events.is_empty() && again.last_seq == 5, "{again:?}");
+        // A full page resumes after its last match.
+        let page = read(serde_json::json!({"entity": "customer", "limit": 1}));
+        assert_eq!((page.events[0].seq, page.last_seq), (2, 2));
+        let page = read(serde_json::json!({"entity": "customer", "limit": 2, "after": 2}));
+        let seqs: Vec<_> = page.events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [3, 5]);
+        // Time ranges: everything is in [first.at, now]; nothing before the first event.
+        let first = all.events[0].at.to_rfc3339();
+        assert_eq!(read(serde_json::json!({"since": first})).events.len(), 5);
+        assert!(read(serde_json::json!({"until": first})).events.is_empty());
+        let _ = other;
+        // Bad filters and actors are named.
+        for (json, field) in [
+            (serde_json::json!({"entity": "planet"}), "entity"),
+            (serde_json::json!({"since": "yesterday"}), "since"),
+            (serde_json::json!({"id": ""}), "id"),
+            (
+                serde_json::json!({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}),
+                "until",
+            ),
+        ] {
+            let err = tagsmith_core::from_json::<tagsmith_core::EventsOptions>(json.clone())
+                .and_then(|o| block(engine.events_with(&t.id, &o)))
+                .expect_err(&json.to_string());
+            assert_eq!(err.code(), "invalid_input", "{json}");
+            assert_eq!(err.fields()[0].field, field, "{json}: {err}");
+        }
+        for bad in ["", "  ", "a\u{7}b", &"x".repeat(201)] {
+            let err = engine.acting_as(bad).expect_err(bad);
+            assert_eq!(err.fields()[0].field, "actor");
+        }
+    }
+
     pub fn change_events_follow_commits(engine: Engine) {
         let t = ok(block(engine.create_tenant("Events")));
         let other = ok(block(engine.create_tenant("Other")));
@@ -676,6 +757,10 @@ macro_rules! backend_suite {
             #[test]
             fn deleting_a_customer_deletes_its_trackings() {
                 suite::deleting_a_customer_deletes_its_trackings($make);
+            }
+            #[test]
+            fn the_activity_log_names_actors_and_filters() {
+                suite::the_activity_log_names_actors_and_filters($make);
             }
             #[test]
             fn change_events_follow_commits() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 mod common;
 
-use tagsmith_core::events::{Change, ChangeAction, Entity};
+use tagsmith_core::events::{Change, ChangeAction, Entity, EventFilter};
 use tagsmith_core::page::Slice;
 use tagsmith_core::store::memory::MemoryStore;
 use tagsmith_core::store::sqlite::SqliteStore;
@@ -77,6 +77,7 @@ fn change(id: &str) -> Change {
         sync_status: None,
         job_state: None,
         at: at(),
+        actor: None,
     }
 }
 
@@ -326,6 +327,85 @@ fn pruning_drops_only_a_prefix_of_the_log<S: Stores>(store: S) {
     });
 }
 
+fn the_activity_log_reads_by_record_actor_and_time<S: Stores>(store: S) {
+    seed(&store);
+    let a = TenantId::new("ten_a");
+    let b = TenantId::new("ten_b");
+    let secs = |s: i64| Timestamp::from_micros(at().as_micros() + s * 1_000_000);
+    block(async {
+        // Events 2..=7 after the seed's one: two records, two actors (one unnamed), a job.
+        let mut tx = store.begin().await.unwrap();
+        for (i, (entity, id, actor)) in [
+            (Entity::Customer, "cus_a", Some("user:1")),
+            (Entity::Tracking, "trk_a", Some("user:2")),
+            (Entity::Customer, "cus_a", None),
+            (Entity::Job, "7", None),
+            (Entity::Tracking, "trk_a", Some("user:1")),
+            (Entity::Customer, "cus_b", Some("user:1")),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut c = change(id);
+            c.entity = entity;
+            c.actor = actor.map(str::to_owned);
+            c.at = secs(i as i64 + 1);
+            tx.append_event(&a, &c).await.unwrap();
+        }
+        // Another tenant's events with the same ids and actor never show.
+        let mut other = change("cus_a");
+        other.actor = Some("user:1".into());
+        tx.append_event(&b, &other).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let seqs = |filter: EventFilter, after: u64, limit: usize| {
+            let store = &store;
+            let a = a.clone();
+            async move {
+                let range = store
+                    .read_events_where(&a, after, limit, &filter)
+                    .await
+                    .unwrap();
+                assert_eq!(range.head, 7, "{range:?}");
+                range.events.iter().map(|e| e.seq).collect::<Vec<_>>()
+            }
+        };
+        let by_id = EventFilter {
+            id: Some("cus_a".into()),
+            ..EventFilter::default()
+        };
+        assert_eq!(seqs(by_id.clone(), 0, 10).await, [1, 2, 4]);
+        assert_eq!(seqs(by_id.clone(), 1, 1).await, [2]);
+        assert_eq!(seqs(by_id, 4, 10).await, Vec::<u64>::new());
+        let user1 = EventFilter {
+            actor: Some("user:1".into()),
+            ..EventFilter::default()
+        };
+        assert_eq!(seqs(user1.clone(), 0, 10).await, [2, 6, 7]);
+        let trackings_of_user1 = EventFilter {
+            entity: Some(Entity::Tracking),
+            ..user1
+        };
+        assert_eq!(seqs(trackings_of_user1, 0, 10).await, [6]);
+        let jobs = EventFilter {
+            entity: Some(Entity::Job),
+            ..EventFilter::default()
+        };
+        assert_eq!(seqs(jobs, 0, 10).await, [5]);
+        // A time range: at or after `since`, before `until`.
+        let window = EventFilter {
+            since: Some(secs(2)),
+            until: Some(secs(4)),
+            ..EventFilter::default()
+        };
+        assert_eq!(seqs(window, 0, 10).await, [3, 4]);
+        let log = store.read_events(&a, 0, 10).await.unwrap().events;
+        assert_eq!(log[1].actor.as_deref(), Some("user:1"));
+        assert_eq!(log[3].actor, None);
+        assert_eq!(log[4].entity, Entity::Job);
+    });
+}
+
 fn replacing_reports_the_stored_sync_status<S: Stores>(store: S) {
     seed(&store);
     let a = TenantId::new("ten_a");
@@ -371,6 +451,10 @@ macro_rules! store_suite {
             #[test]
             fn pruning_drops_only_a_prefix_of_the_log() {
                 super::pruning_drops_only_a_prefix_of_the_log($make);
+            }
+            #[test]
+            fn the_activity_log_reads_by_record_actor_and_time() {
+                super::the_activity_log_reads_by_record_actor_and_time($make);
             }
             #[test]
             fn replacing_reports_the_stored_sync_status() {

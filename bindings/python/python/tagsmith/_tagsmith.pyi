@@ -19,6 +19,7 @@ class _SyncJobs(TypedDict, total=False):
     kind: str
     queue: str
 
+_Entity = Literal["tenant", "customer", "tracking", "job"]
 _JobState = Literal["available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"]
 
 class _AttemptError(TypedDict):
@@ -176,6 +177,8 @@ class ChangeEvent:
     def job_state(self) -> Optional[_JobState]: ...
     @property
     def at(self) -> datetime: ...
+    @property
+    def actor(self) -> Optional[str]: ...
     def to_dict(self) -> Dict[str, Any]: ...
 
 @final
@@ -269,7 +272,21 @@ class Engine:
     def list_tenants(self, *, limit: Optional[int] = None, cursor: Optional[str] = None) -> Page: ...
     def customers(self, tenant_id: str) -> Customers: ...
     def trackings(self, tenant_id: str) -> Trackings: ...
-    def events(self, tenant_id: str, after: Optional[int] = None, limit: Optional[int] = None) -> EventBatch: ...
+    def events(
+        self,
+        tenant_id: str,
+        after: Optional[int] = None,
+        limit: Optional[int] = None,
+        *,
+        entity: Optional[_Entity] = None,
+        id: Optional[str] = None,
+        actor: Optional[str] = None,
+        since: Union[datetime, str, None] = None,
+        until: Union[datetime, str, None] = None,
+    ) -> EventBatch: ...
+    def acting_as(self, actor: str) -> Engine: ...
+    @property
+    def actor(self) -> Optional[str]: ...
     def jobs(self) -> Jobs: ...
     def worker(
         self,

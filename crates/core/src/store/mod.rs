@@ -148,10 +148,23 @@ pub trait TrackingStore: MaybeSend {
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 pub trait EventStore: MaybeSend {
-    /// The tenant's events with a sequence number above `after`, at most `limit`, with the
-    /// oldest retained and the last assigned sequence numbers, from one snapshot. An unknown
-    /// tenant has an empty log.
-    async fn read_events(&self, tenant: &TenantId, after: u64, limit: usize) -> Result<EventRange>;
+    /// The tenant's events with a sequence number above `after` that pass `filter`, at most
+    /// `limit`, with the oldest retained and the last assigned sequence numbers, from one
+    /// snapshot (fewer than `limit` events means none after them up to the head matched). An
+    /// unknown tenant has an empty log.
+    async fn read_events_where(
+        &self,
+        tenant: &TenantId,
+        after: u64,
+        limit: usize,
+        filter: &crate::events::EventFilter,
+    ) -> Result<EventRange>;
+
+    /// [`read_events_where`](Self::read_events_where) without a filter.
+    async fn read_events(&self, tenant: &TenantId, after: u64, limit: usize) -> Result<EventRange> {
+        self.read_events_where(tenant, after, limit, &crate::events::EventFilter::default())
+            .await
+    }
 
     /// Call `wake` whenever another process appends to a tenant's log (`None`: possibly any
     /// tenant, e.g. after a lost connection), so this process's subscribers see other

@@ -16,7 +16,7 @@ use super::{
     Backend, CustomerStore, CustomerWrites, EventStore, TenantStore, TenantWrites, TrackingStore,
     TrackingWrites, Tx, closed, duplicate_tracking, id_collision, stale,
 };
-use crate::events::{Change, ChangeEvent, EventRange};
+use crate::events::{Change, ChangeEvent, EventFilter, EventRange};
 use crate::page::{Listed, Slice};
 use crate::{
     Customer, CustomerId, Error, Result, SyncStatus, SyncUpdate, Tenant, TenantId, Timestamp,
@@ -317,7 +317,13 @@ impl TrackingStore for MemoryStore {
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 impl EventStore for MemoryStore {
-    async fn read_events(&self, tenant: &TenantId, after: u64, limit: usize) -> Result<EventRange> {
+    async fn read_events_where(
+        &self,
+        tenant: &TenantId,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<EventRange> {
         self.with(|s| {
             let Some(log) = s.logs.get(tenant) else {
                 return Ok(EventRange {
@@ -330,7 +336,14 @@ impl EventStore for MemoryStore {
             let skip = usize::try_from(after.saturating_add(1).saturating_sub(oldest))
                 .unwrap_or(usize::MAX);
             Ok(EventRange {
-                events: log.events.iter().skip(skip).take(limit).cloned().collect(),
+                events: log
+                    .events
+                    .iter()
+                    .skip(skip)
+                    .filter(|e| filter.matches(e))
+                    .take(limit)
+                    .cloned()
+                    .collect(),
                 oldest,
                 head: log.head,
             })

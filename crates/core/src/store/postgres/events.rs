@@ -8,7 +8,7 @@ use sqlx::{PgConnection, Row};
 use super::PgStore;
 use super::errors::db_error;
 use super::rows::{at, opt_wire, time_col, wire};
-use crate::events::{Change, ChangeAction, ChangeEvent, Entity, EventRange};
+use crate::events::{Change, ChangeAction, ChangeEvent, Entity, EventFilter, EventRange};
 use crate::queue::JobState;
 use crate::store::EventStore;
 use crate::{Error, Result, SyncStatus, TenantId, Timestamp};
@@ -39,7 +39,7 @@ pub(super) async fn append(
     .ok_or_else(|| Error::not_found("tenant", tenant.as_str()))?;
     sqlx::query(
         "INSERT INTO events (tenant_id, seq, entity, record_id, action, version, sync_status, \
-         job_state, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         job_state, at, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(tenant.as_str())
     .bind(seq)
@@ -50,6 +50,7 @@ pub(super) async fn append(
     .bind(change.sync_status.map(SyncStatus::as_str))
     .bind(change.job_state.map(JobState::as_str))
     .bind(at(change.at))
+    .bind(change.actor.as_deref())
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
@@ -103,6 +104,7 @@ fn event_row(tenant: &TenantId, r: &PgRow) -> sqlx::Result<ChangeEvent> {
         sync_status: opt_wire(r, "sync_status", SyncStatus::parse)?,
         job_state: opt_wire(r, "job_state", JobState::parse)?,
         at: time_col(r, "at")?,
+        actor: r.try_get("actor")?,
     })
 }
 
@@ -113,25 +115,59 @@ impl EventStore for PgStore {
         true
     }
 
-    async fn read_events(&self, tenant: &TenantId, after: u64, limit: usize) -> Result<EventRange> {
+    async fn read_events_where(
+        &self,
+        tenant: &TenantId,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<EventRange> {
         // One statement, so head, oldest and rows come from one snapshot; an unknown tenant
-        // gives no row (an empty log), a tenant without events one row of NULL events.
-        let rows = self
-            .run(
-                sqlx::query(
-                    "SELECT t.event_seq AS head, \
-                     (SELECT min(seq) FROM events WHERE tenant_id = $1) AS oldest, e.* \
-                     FROM tenants t LEFT JOIN LATERAL (SELECT seq, entity, record_id, action, \
-                     version, sync_status, job_state, at FROM events WHERE tenant_id = $1 \
-                     AND seq > $2 ORDER BY seq LIMIT $3) e ON true WHERE t.id = $1 ORDER BY e.seq",
-                )
-                .bind(tenant.as_str())
-                .bind(i64::try_from(after).unwrap_or(i64::MAX))
-                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .fetch_all(self.pool()),
-            )
-            .await
-            .map_err(db_error)?;
+        // gives no row (an empty log), a tenant without events one row of NULL events. Each
+        // combination of conditions is its own (cached) statement, planned with the index that
+        // fits it.
+        let mut conditions = String::new();
+        let mut n = 3;
+        let mut next = |column: &str, op: &str, on: bool| {
+            if on {
+                n += 1;
+                conditions.push_str(&format!(" AND {column} {op} ${n}"));
+            }
+        };
+        next("entity", "=", filter.entity.is_some());
+        next("record_id", "=", filter.id.is_some());
+        next("actor", "=", filter.actor.is_some());
+        next("at", ">=", filter.since.is_some());
+        next("at", "<", filter.until.is_some());
+        let sql = format!(
+            "SELECT t.event_seq AS head, \
+             (SELECT min(seq) FROM events WHERE tenant_id = $1) AS oldest, e.* \
+             FROM tenants t LEFT JOIN LATERAL (SELECT seq, entity, record_id, action, \
+             version, sync_status, job_state, at, actor FROM events WHERE tenant_id = $1 \
+             AND seq > $2{conditions} ORDER BY seq LIMIT $3) e ON true WHERE t.id = $1 \
+             ORDER BY e.seq"
+        );
+        // Built only from the static text above.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        if let Some(e) = filter.entity {
+            q = q.bind(e.as_str());
+        }
+        if let Some(id) = &filter.id {
+            q = q.bind(id.as_str());
+        }
+        if let Some(a) = &filter.actor {
+            q = q.bind(a.as_str());
+        }
+        if let Some(t) = filter.since {
+            q = q.bind(at(t));
+        }
+        if let Some(t) = filter.until {
+            q = q.bind(at(t));
+        }
+        let rows = self.run(q.fetch_all(self.pool())).await.map_err(db_error)?;
         let Some(first) = rows.first() else {
             return Ok(EventRange {
                 events: Vec::new(),

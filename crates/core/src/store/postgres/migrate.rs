@@ -21,6 +21,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0002_jobs",
         sql: include_str!("0002_jobs.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_activity",
+        sql: include_str!("0003_activity.sql"),
+    },
 ];
 
 /// The schema version this build writes.

@@ -31,6 +31,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0004_jobs_due_or",
         sql: include_str!("0004_jobs_due_or.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_activity",
+        sql: include_str!("0005_activity.sql"),
+    },
 ];
 
 /// The schema version this build writes.
