@@ -220,6 +220,22 @@ export interface ChangeEvent {
   /** A job's state after the change. */
   jobState: JobState | null
   at: Time
+  /** Who made the change (`engine.actingAs(actor)`); `null` when not named and for job transitions. */
+  actor: string | null
+}
+
+/** Which events of the activity log `engine.events` returns; every given condition must hold. */
+export interface EventFilter {
+  /** Only changes of this kind of record. */
+  entity?: 'tenant' | 'customer' | 'tracking' | 'job'
+  /** Only changes of the record with this id (its history). */
+  id?: string
+  /** Only changes made by this actor. */
+  actor?: string
+  /** Only changes at or after this time (a `Date` in Node, or RFC 3339 text). */
+  since?: Date | string
+  /** Only changes before this time. */
+  until?: Date | string
 }
 
 /** A tenant's change events after a sequence number (`engine.events`), from the durable log. */
@@ -414,7 +430,7 @@ export declare class Customers {
 /**
  * A tagsmith engine over a SQLite file or memory.
  *
- * Threads: the native engine is `Send + Sync` and Promise methods run on libuv's thread pool
+ * Threads: the native engine is `Send + Sync` and Promise methods run on a tokio runtime
  * concurrently. A JS `Engine` object belongs to the thread (main or `worker_threads` Worker)
  * that created it and cannot be posted to another; open the same SQLite file in each worker
  * instead (SQLite in WAL mode serializes writers across connections and processes).
@@ -434,12 +450,22 @@ export declare class Engine {
   /** The storage backend's name: `memory`, `sqlite` or `postgres`. */
   get backend(): string
   /**
-   * The tenant's change events after sequence number `after` (default 0: from the oldest
-   * kept), at most `limit` (default 1000), read from the durable log: any process on the same
-   * file sees them. Poll with `lastSeq` to follow changes (e.g. to forward them over SSE);
-   * `missed` > 0 means some were pruned before they were read.
+   * The tenant's activity log: change events after sequence number `after` (default 0: from
+   * the oldest kept), at most `limit` (default 1000), optionally only those matching
+   * `filter` (`{ entity, id, actor, since, until }`; times as `Date`s or RFC 3339 text), read
+   * from the durable log: any process on the same database sees them. Poll with `lastSeq` to
+   * follow changes (e.g. to forward them over SSE); `missed` > 0 means some were pruned
+   * before they were read.
    */
-  events(tenantId: string, after?: number, limit?: number): EventBatch
+  events(tenantId: string, after?: number, limit?: number, filter?: EventFilter): EventBatch
+  /**
+   * A handle on the same engine whose writes the activity log records as made by `actor`
+   * (read back as `event.actor` and with `events(t, 0, 100, { actor })`). Throws
+   * `invalid_input` for an empty actor, one over 200 characters, or control characters.
+   */
+  actingAs(actor: string): Engine
+  /** The actor this handle's writes are recorded as made by, or `null`. */
+  get actor(): string | null
   /** The job queue: enqueue, list, get, retry, cancel, stats. */
   jobs(): Jobs
   /**
@@ -556,8 +582,8 @@ export declare class Worker {
 }
 
 /**
- * One bare `AsyncTask` round trip (libuv pool and back, resolving `undefined`): the floor the
- * bench compares an awaited `get` with. Not part of the API.
+ * One bare Promise round trip (the tokio runtime and back, resolving `undefined`): the floor
+ * the bench compares an awaited `get` with. Not part of the API.
  */
 export declare function __tagsmithNoopForBench(): Promise<void>
 

@@ -8,7 +8,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{AsyncTask, FromNapiValue, Function, JsObjectValue, Promise, Unknown};
+use napi::bindgen_prelude::{
+    AsyncTask, FromNapiValue, Function, JsObjectValue, Promise, PromiseRaw, Unknown,
+};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Status};
 use napi_derive::napi;
@@ -17,7 +19,9 @@ use tagsmith_core::casing::to_js_json;
 use tagsmith_core::queue::{self as q, HandlerError, HandlerFuture, JobContext};
 use tagsmith_core::{Error as CoreError, TenantId, from_json};
 
-use crate::{CamelJson, Job, Outcome, json_arg, options_arg, run_sync, spawn, string_arg, to_json};
+use crate::{
+    CamelJson, Job, Outcome, json_arg, options_arg, promise, run_sync, spawn, string_arg, to_json,
+};
 
 /// A job number argument (a number, or its decimal text).
 fn job_id(value: Unknown<'_>) -> Outcome<q::JobId> {
@@ -53,19 +57,20 @@ impl Jobs {
         ts_args_type = "kind: string, args?: unknown, opts?: EnqueueOptions",
         ts_return_type = "Promise<Enqueued>"
     )]
-    pub fn enqueue(
+    pub fn enqueue<'e>(
         &self,
+        env: &'e Env,
         kind: Unknown<'_>,
         args: Option<Unknown<'_>>,
         opts: Option<Unknown<'_>>,
-    ) -> AsyncTask<Job<CamelJson>> {
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
         let job = new_job(
             string_arg(kind, "kind"),
             args.map_or(Ok(Json::Null), |a| json_arg(a, "args")),
             options_arg(opts),
         );
         let jobs = self.inner.clone();
-        spawn(move || to_json(tagsmith_core::ffi::block_on(jobs.enqueue(job?))))
+        promise(env, async move { to_json(jobs.enqueue(job?).await) })
     }
 
     /// Add many jobs in one transaction: `enqueueMany([{ kind, args, ...options }])`. Each is
@@ -76,10 +81,14 @@ impl Jobs {
         ts_args_type = "jobs: Array<{ kind: string; args?: unknown } & EnqueueOptions>",
         ts_return_type = "Promise<Array<Enqueued | { error: JobItemError }>>"
     )]
-    pub fn enqueue_many(&self, jobs: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+    pub fn enqueue_many<'e>(
+        &self,
+        env: &'e Env,
+        jobs: Unknown<'_>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
         let items = json_arg(jobs, "jobs");
         let handle = self.inner.clone();
-        spawn(move || {
+        promise(env, async move {
             let Json::Array(items) = items? else {
                 return Err(CoreError::invalid_field(
                     "jobs",
@@ -91,7 +100,7 @@ impl Jobs {
                 .into_iter()
                 .map(tagsmith_core::casing::keys_to_snake)
                 .collect();
-            let results = tagsmith_core::ffi::block_on(handle.enqueue_many_json(items))?;
+            let results = handle.enqueue_many_json(items).await?;
             let out: Vec<Json> = results
                 .into_iter()
                 .map(|result| match result {
@@ -114,12 +123,13 @@ impl Jobs {
         ts_args_type = "job: JobRecord, percent: number, message?: string",
         ts_return_type = "Promise<void>"
     )]
-    pub fn progress(
+    pub fn progress<'e>(
         &self,
+        env: &'e Env,
         job: Unknown<'_>,
         percent: Unknown<'_>,
         message: Option<String>,
-    ) -> AsyncTask<Job<crate::Nothing>> {
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
         let field = |key: &str| -> Outcome<Json> {
             let obj = napi::bindgen_prelude::Object::from_unknown(job).map_err(|_| {
                 CoreError::invalid_field("job", "?", "must be the job a handler was given")
@@ -138,9 +148,9 @@ impl Jobs {
             )
         })();
         let jobs = self.inner.clone();
-        spawn(move || {
+        promise(env, async move {
             let (id, attempt, owner, percent) = target?;
-            tagsmith_core::ffi::block_on(jobs.progress(id, attempt, &owner, percent, message))?;
+            jobs.progress(id, attempt, &owner, percent, message).await?;
             Ok(crate::Nothing)
         })
     }
@@ -151,10 +161,14 @@ impl Jobs {
         ts_args_type = "id: number",
         ts_return_type = "Promise<JobRecord>"
     )]
-    pub fn get(&self, id: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+    pub fn get<'e>(
+        &self,
+        env: &'e Env,
+        id: Unknown<'_>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
         let id = job_id(id);
         let jobs = self.inner.clone();
-        spawn(move || to_json(tagsmith_core::ffi::block_on(jobs.get(id?))))
+        promise(env, async move { to_json(jobs.get(id?).await) })
     }
 
     /// Jobs by id: `list({ state, kind, queue, tenantId, after, limit })`.
@@ -163,12 +177,16 @@ impl Jobs {
         ts_args_type = "opts?: JobFilter",
         ts_return_type = "Promise<JobRecord[]>"
     )]
-    pub fn list(&self, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
+    pub fn list<'e>(
+        &self,
+        env: &'e Env,
+        opts: Option<Unknown<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
         let opts = options_arg(opts);
         let jobs = self.inner.clone();
-        spawn(move || {
+        promise(env, async move {
             let filter: q::JobFilter = from_json(opts?)?;
-            to_json(tagsmith_core::ffi::block_on(jobs.list(&filter)))
+            to_json(jobs.list(&filter).await)
         })
     }
 
@@ -178,10 +196,14 @@ impl Jobs {
         ts_args_type = "id: number",
         ts_return_type = "Promise<JobRecord>"
     )]
-    pub fn retry(&self, id: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+    pub fn retry<'e>(
+        &self,
+        env: &'e Env,
+        id: Unknown<'_>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
         let id = job_id(id);
         let jobs = self.inner.clone();
-        spawn(move || to_json(tagsmith_core::ffi::block_on(jobs.retry(id?))))
+        promise(env, async move { to_json(jobs.retry(id?).await) })
     }
 
     /// Cancel a job that is not final. `conflict` if it already is.
@@ -190,10 +212,14 @@ impl Jobs {
         ts_args_type = "id: number",
         ts_return_type = "Promise<JobRecord>"
     )]
-    pub fn cancel(&self, id: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+    pub fn cancel<'e>(
+        &self,
+        env: &'e Env,
+        id: Unknown<'_>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
         let id = job_id(id);
         let jobs = self.inner.clone();
-        spawn(move || to_json(tagsmith_core::ffi::block_on(jobs.cancel(id?))))
+        promise(env, async move { to_json(jobs.cancel(id?).await) })
     }
 
     /// Jobs per state (of one tenant, or all).
@@ -202,14 +228,18 @@ impl Jobs {
         ts_args_type = "tenantId?: string",
         ts_return_type = "Promise<JobStats>"
     )]
-    pub fn stats(&self, tenant_id: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
+    pub fn stats<'e>(
+        &self,
+        env: &'e Env,
+        tenant_id: Option<Unknown<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
         let tenant = tenant_id
             .map(|t| string_arg(t, "tenantId").map(TenantId::new))
             .transpose();
         let jobs = self.inner.clone();
-        spawn(move || {
+        promise(env, async move {
             let tenant = tenant?;
-            to_json(tagsmith_core::ffi::block_on(jobs.stats(tenant.as_ref())))
+            to_json(jobs.stats(tenant.as_ref()).await)
         })
     }
 }
@@ -378,9 +408,9 @@ impl Worker {
 
     /// Run until no job is available, running or retryable; resolves with the report.
     #[napi(catch_unwind, ts_return_type = "Promise<WorkerReport>")]
-    pub fn run_until_idle(&self) -> AsyncTask<Job<CamelJson>> {
+    pub fn run_until_idle<'e>(&self, env: &'e Env) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
         let worker = self.take();
-        spawn(move || report(q::driving_runtime()?.block_on(worker?.run_until_idle())?))
+        promise(env, async move { report(worker?.run_until_idle().await?) })
     }
 
     /// Start running jobs in the background (returns at once).

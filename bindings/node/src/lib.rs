@@ -4,13 +4,14 @@
 //! structs), error projection and Promise glue. What every binding needs lives in core's binding
 //! kit (`tagsmith_core::ffi`: the error shape, panic capture, running a storage future) and the
 //! operations of `customers`/`trackings` come from core's `resource::Call`, so each resource
-//! here is one `resource_class!` line. Every operation is one closure that runs either inline
-//! (`…Sync` methods) or on the libuv thread pool (`AsyncTask`, Promise methods).
+//! here is one `resource_class!` line. Every operation is one engine future, driven either
+//! inline (`…Sync` methods) or on napi-rs's tokio runtime (Promise methods), so a call waiting
+//! on PostgreSQL never holds a thread of libuv's pool.
 
 mod jobs;
 
 use napi::bindgen_prelude::{
-    AsyncTask, FromNapiValue, JsObjectValue, Object, ToNapiValue, Unknown,
+    AsyncTask, FromNapiValue, JsObjectValue, Object, PromiseRaw, ToNapiValue, Unknown,
 };
 use napi::{Env, JsValue, ScopedTask, ValueType};
 use napi_derive::napi;
@@ -23,7 +24,8 @@ use tagsmith_core::{Error as CoreError, TenantId, from_json};
 type Outcome<T> = std::result::Result<T, CoreError>;
 
 // ---------------------------------------------------------------------------------------------
-// Running work: inline or on the libuv pool, panics caught and mapped to `internal`.
+// Running work: inline, as a future on the tokio runtime, or (opening) on the libuv pool; panics
+// caught and mapped to `internal`.
 
 /// A JS `Error` carrying core's error view: `code`, camelCase `fields`, `httpStatus`,
 /// `retryable` and `retryAfterSecs` when known. Built on the JS thread and handed to napi as a
@@ -54,6 +56,31 @@ fn build_js_error(env: &Env, err: &CoreError) -> napi::Result<napi::Error> {
 /// Run an operation inline (the `…Sync` methods).
 fn run_sync<T>(env: &Env, work: impl FnOnce() -> Outcome<T>) -> napi::Result<T> {
     ffi::guarded(work).map_err(|e| js_error(env, &e))
+}
+
+/// Drive an engine future inline (the `…Sync` methods) and hand its JSON result to JS.
+fn block_json<'e>(
+    env: &'e Env,
+    work: impl std::future::Future<Output = Outcome<CamelJson>>,
+) -> napi::Result<Unknown<'e>> {
+    run_sync_json(env, || ffi::block_on(work))
+}
+
+/// A Promise of an engine future (the Promise methods): polled on napi-rs's tokio runtime,
+/// never on libuv's thread pool (which a call waiting on PostgreSQL would hold), and settled on
+/// the JS thread, where its value or core's error object is built. A panic while it is polled
+/// rejects with `internal`.
+fn promise<'e, T: IntoJs>(
+    env: &'e Env,
+    work: impl std::future::Future<Output = Outcome<T>> + Send + 'static,
+) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
+    env.spawn_future_with_callback(
+        async move { Ok(ffi::guarded_future(work).await) },
+        |env, outcome: Outcome<T>| match outcome {
+            Ok(value) => value.into_js(env),
+            Err(e) => Err(js_error(env, &e)),
+        },
+    )
 }
 
 /// Run an operation inline and hand its JSON result to JS.
@@ -118,7 +145,7 @@ impl<'task, T: IntoJs> ScopedTask<'task> for Job<T> {
     }
 }
 
-/// Run an operation on the libuv pool (the Promise methods).
+/// Run blocking work on the libuv pool (`Engine.open`, `Worker.shutdown`).
 fn spawn<T: IntoJs>(work: impl FnOnce() -> Outcome<T> + Send + 'static) -> AsyncTask<Job<T>> {
     AsyncTask::new(Job {
         work: Some(Box::new(work)),
@@ -234,7 +261,7 @@ fn to_json<T: serde::Serialize>(value: Outcome<T>) -> Outcome<CamelJson> {
 
 /// A tagsmith engine over a SQLite file or memory.
 ///
-/// Threads: the native engine is `Send + Sync` and Promise methods run on libuv's thread pool
+/// Threads: the native engine is `Send + Sync` and Promise methods run on a tokio runtime
 /// concurrently. A JS `Engine` object belongs to the thread (main or `worker_threads` Worker)
 /// that created it and cannot be posted to another; open the same SQLite file in each worker
 /// instead (SQLite in WAL mode serializes writers across connections and processes).
@@ -371,8 +398,12 @@ impl Engine {
         ts_args_type = "name: string",
         ts_return_type = "Promise<Tenant>"
     )]
-    pub fn create_tenant(&self, name: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.create_tenant_work(string_arg(name, "name")))
+    pub fn create_tenant<'e>(
+        &self,
+        env: &'e Env,
+        name: Unknown<'_>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
+        promise(env, self.create_tenant_work(string_arg(name, "name")))
     }
 
     /// `createTenant`, inline.
@@ -382,15 +413,15 @@ impl Engine {
         env: &'e Env,
         name: Unknown<'_>,
     ) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.create_tenant_work(string_arg(name, "name")))
+        block_json(env, self.create_tenant_work(string_arg(name, "name")))
     }
 
     fn create_tenant_work(
         &self,
         name: Outcome<String>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
+    ) -> impl std::future::Future<Output = Outcome<CamelJson>> + Send + 'static {
         let engine = self.inner.clone();
-        move || to_json(ffi::block_on(engine.create_tenant(&name?)))
+        async move { to_json(engine.create_tenant(&name?).await) }
     }
 
     /// Fetch a tenant. `not_found` if unknown.
@@ -399,22 +430,26 @@ impl Engine {
         ts_args_type = "id: string",
         ts_return_type = "Promise<Tenant>"
     )]
-    pub fn get_tenant(&self, id: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.get_tenant_work(string_arg(id, "id")))
+    pub fn get_tenant<'e>(
+        &self,
+        env: &'e Env,
+        id: Unknown<'_>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
+        promise(env, self.get_tenant_work(string_arg(id, "id")))
     }
 
     /// `getTenant`, inline.
     #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Tenant")]
     pub fn get_tenant_sync<'e>(&self, env: &'e Env, id: Unknown<'_>) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.get_tenant_work(string_arg(id, "id")))
+        block_json(env, self.get_tenant_work(string_arg(id, "id")))
     }
 
     fn get_tenant_work(
         &self,
         id: Outcome<String>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
+    ) -> impl std::future::Future<Output = Outcome<CamelJson>> + Send + 'static {
         let engine = self.inner.clone();
-        move || to_json(ffi::block_on(engine.get_tenant(&TenantId::new(id?))))
+        async move { to_json(engine.get_tenant(&TenantId::new(id?)).await) }
     }
 
     /// List tenants (the host's administrative view), oldest first.
@@ -423,8 +458,12 @@ impl Engine {
         ts_args_type = "opts?: ListOptions",
         ts_return_type = "Promise<Page<Tenant>>"
     )]
-    pub fn list_tenants(&self, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
-        spawn(self.list_tenants_work(options_arg(opts)))
+    pub fn list_tenants<'e>(
+        &self,
+        env: &'e Env,
+        opts: Option<Unknown<'_>>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
+        promise(env, self.list_tenants_work(options_arg(opts)))
     }
 
     /// `listTenants`, inline.
@@ -438,15 +477,15 @@ impl Engine {
         env: &'e Env,
         opts: Option<Unknown<'_>>,
     ) -> napi::Result<Unknown<'e>> {
-        run_sync_json(env, self.list_tenants_work(options_arg(opts)))
+        block_json(env, self.list_tenants_work(options_arg(opts)))
     }
 
     fn list_tenants_work(
         &self,
         opts: Outcome<Json>,
-    ) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
+    ) -> impl std::future::Future<Output = Outcome<CamelJson>> + Send + 'static {
         let engine = self.inner.clone();
-        move || to_json(ffi::block_on(engine.list_tenants(&from_json(opts?)?)))
+        async move { to_json(engine.list_tenants(&from_json(opts?)?).await) }
     }
 
     /// The customers of one tenant. Returns at once; each operation checks the tenant.
@@ -472,13 +511,13 @@ impl Engine {
     }
 }
 
-/// Run `call` on a resource, on the calling thread.
+/// `call` on a resource, as a future.
 fn resource_work<R: Resource>(
     resource: &R,
     call: Outcome<Call>,
-) -> impl FnOnce() -> Outcome<CamelJson> + Send + 'static {
+) -> impl std::future::Future<Output = Outcome<CamelJson>> + Send + 'static {
     let resource = resource.clone();
-    move || to_json(ffi::block_on(call?.run(&resource)))
+    async move { to_json(call?.run(&resource).await) }
 }
 
 /// The five operations of a resource handle, each as a Promise method and a `…Sync` twin, with
@@ -501,67 +540,67 @@ macro_rules! resource_class {
             /// Create a record. `invalid_input` naming every bad field, `not_found` for another
             /// tenant's parent, `already_exists` for a duplicate.
             #[napi(catch_unwind, ts_args_type = $new, ts_return_type = $p)]
-            pub fn create(&self, opts: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
-                spawn(resource_work(&self.inner, required_options(opts).map(Call::Create)))
+            pub fn create<'e>(&self, env: &'e Env, opts: Unknown<'_>) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
+                promise(env, resource_work(&self.inner, required_options(opts).map(Call::Create)))
             }
 
             /// `create`, inline.
             #[napi(catch_unwind, ts_args_type = $new, ts_return_type = $rec)]
             pub fn create_sync<'e>(&self, env: &'e Env, opts: Unknown<'_>) -> napi::Result<Unknown<'e>> {
-                run_sync_json(env, resource_work(&self.inner, required_options(opts).map(Call::Create)))
+                block_json(env, resource_work(&self.inner, required_options(opts).map(Call::Create)))
             }
 
             /// Fetch a record of this tenant. `not_found` if unknown, deleted or another tenant's.
             #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = $p)]
-            pub fn get(&self, id: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
-                spawn(resource_work(&self.inner, string_arg(id, "id").map(Call::Get)))
+            pub fn get<'e>(&self, env: &'e Env, id: Unknown<'_>) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
+                promise(env, resource_work(&self.inner, string_arg(id, "id").map(Call::Get)))
             }
 
             /// `get`, inline.
             #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = $rec)]
             pub fn get_sync<'e>(&self, env: &'e Env, id: Unknown<'_>) -> napi::Result<Unknown<'e>> {
-                run_sync_json(env, resource_work(&self.inner, string_arg(id, "id").map(Call::Get)))
+                block_json(env, resource_work(&self.inner, string_arg(id, "id").map(Call::Get)))
             }
 
             /// One page of this tenant's records, oldest first.
             #[napi(catch_unwind, ts_args_type = $list, ts_return_type = $pp)]
-            pub fn list(&self, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
-                spawn(resource_work(&self.inner, options_arg(opts).map(Call::List)))
+            pub fn list<'e>(&self, env: &'e Env, opts: Option<Unknown<'_>>) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
+                promise(env, resource_work(&self.inner, options_arg(opts).map(Call::List)))
             }
 
             /// `list`, inline.
             #[napi(catch_unwind, ts_args_type = $list, ts_return_type = $page)]
             pub fn list_sync<'e>(&self, env: &'e Env, opts: Option<Unknown<'_>>) -> napi::Result<Unknown<'e>> {
-                run_sync_json(env, resource_work(&self.inner, options_arg(opts).map(Call::List)))
+                block_json(env, resource_work(&self.inner, options_arg(opts).map(Call::List)))
             }
 
             /// Change a record if `opts.version` is current (`conflict` otherwise); `null`
             /// clears an optional field.
             #[napi(catch_unwind, ts_args_type = $patch, ts_return_type = $p)]
-            pub fn update(&self, id: Unknown<'_>, opts: Unknown<'_>) -> AsyncTask<Job<CamelJson>> {
+            pub fn update<'e>(&self, env: &'e Env, id: Unknown<'_>, opts: Unknown<'_>) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
                 let call = string_arg(id, "id").and_then(|id| Ok(Call::Update(id, required_options(opts)?)));
-                spawn(resource_work(&self.inner, call))
+                promise(env, resource_work(&self.inner, call))
             }
 
             /// `update`, inline.
             #[napi(catch_unwind, ts_args_type = $patch, ts_return_type = $rec)]
             pub fn update_sync<'e>(&self, env: &'e Env, id: Unknown<'_>, opts: Unknown<'_>) -> napi::Result<Unknown<'e>> {
                 let call = string_arg(id, "id").and_then(|id| Ok(Call::Update(id, required_options(opts)?)));
-                run_sync_json(env, resource_work(&self.inner, call))
+                block_json(env, resource_work(&self.inner, call))
             }
 
             /// Soft-delete a record; `opts.version` guards against a stale read.
             #[napi(catch_unwind, ts_args_type = "id: string, opts?: DeleteOptions", ts_return_type = $p)]
-            pub fn delete(&self, id: Unknown<'_>, opts: Option<Unknown<'_>>) -> AsyncTask<Job<CamelJson>> {
+            pub fn delete<'e>(&self, env: &'e Env, id: Unknown<'_>, opts: Option<Unknown<'_>>) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
                 let call = string_arg(id, "id").and_then(|id| Ok(Call::Delete(id, options_arg(opts)?)));
-                spawn(resource_work(&self.inner, call))
+                promise(env, resource_work(&self.inner, call))
             }
 
             /// `delete`, inline.
             #[napi(catch_unwind, ts_args_type = "id: string, opts?: DeleteOptions", ts_return_type = $rec)]
             pub fn delete_sync<'e>(&self, env: &'e Env, id: Unknown<'_>, opts: Option<Unknown<'_>>) -> napi::Result<Unknown<'e>> {
                 let call = string_arg(id, "id").and_then(|id| Ok(Call::Delete(id, options_arg(opts)?)));
-                run_sync_json(env, resource_work(&self.inner, call))
+                block_json(env, resource_work(&self.inner, call))
             }
         }
     };
@@ -595,11 +634,11 @@ pub fn panic_for_tests(env: Env) -> napi::Result<()> {
     })
 }
 
-/// One bare `AsyncTask` round trip (libuv pool and back, resolving `undefined`): the floor the
-/// bench compares an awaited `get` with. Not part of the API.
+/// One bare Promise round trip (the tokio runtime and back, resolving `undefined`): the floor
+/// the bench compares an awaited `get` with. Not part of the API.
 #[napi(js_name = "__tagsmithNoopForBench", ts_return_type = "Promise<void>")]
-pub fn noop_for_bench() -> AsyncTask<Job<Nothing>> {
-    spawn(|| Ok(Nothing))
+pub fn noop_for_bench(env: &Env) -> napi::Result<PromiseRaw<'_, Unknown<'_>>> {
+    promise(env, async { Ok(Nothing) })
 }
 
 /// `undefined` in JS.

@@ -15,7 +15,7 @@ use tagsmith_core as core;
 use tagsmith_core::queue::{self as q, HandlerError, HandlerFuture, JobContext};
 
 use crate::convert::{json_py, kwargs_json, to_py_err, value_json};
-use crate::{block, call, parse, text_arg};
+use crate::{awaitable, block, call, failed, parse, raising, text_arg};
 
 /// Keys of a job dict holding times (RFC 3339 in JSON, datetimes in Python).
 const TIME_KEYS: &[&str] = &[
@@ -101,18 +101,7 @@ impl Jobs {
             ));
         };
         let results = call(py, || block(self.inner.enqueue_many_json(items)))?;
-        let out = PyList::empty(py);
-        for result in results {
-            match result {
-                Ok(done) => out.append(to_py(py, &done)?)?,
-                Err(e) => {
-                    let d = PyDict::new(py);
-                    d.set_item("error", json_py(py, &e.to_json())?)?;
-                    out.append(d)?;
-                }
-            }
-        }
-        Ok(out.into_any().unbind())
+        enqueued(py, results)
     }
 
     /// From a handler: record the job's progress, progress(job, percent, message=None), with
@@ -127,21 +116,7 @@ impl Jobs {
         percent: &Bound<'_, PyAny>,
         message: Option<String>,
     ) -> PyResult<()> {
-        let field = |key: &str| -> core::Result<Value> {
-            match job.get_item(key) {
-                Ok(v) => value_json(&format!("job.{key}"), &v),
-                Err(_) => Ok(Value::Null),
-            }
-        };
-        let target = (|| {
-            core::ffi::progress_target(
-                &field("id")?,
-                &field("attempt")?,
-                &field("lease_owner")?,
-                &value_json("percent", percent)?,
-            )
-        })()
-        .map_err(|e| to_py_err(py, &e))?;
+        let target = progress_target(job, percent).map_err(|e| to_py_err(py, &e))?;
         let (id, attempt, owner, percent) = target;
         call(py, || {
             block(self.inner.progress(id, attempt, &owner, percent, message))
@@ -187,6 +162,186 @@ impl Jobs {
         let stats = call(py, || block(self.inner.stats(tenant.as_ref())))?;
         to_py(py, &stats)
     }
+}
+
+/// The asyncio twins of the queue's methods (`await jobs.aenqueue(...)`), bridged natively.
+#[pymethods]
+impl Jobs {
+    /// Awaitable enqueue().
+    #[pyo3(signature = (kind, args = None, **options))]
+    fn aenqueue<'py>(
+        &self,
+        py: Python<'py>,
+        kind: &Bound<'py, PyAny>,
+        args: Option<&Bound<'py, PyAny>>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let job = match new_job(py, kind, args, options) {
+            Ok(job) => job,
+            Err(e) => return raising(py, e),
+        };
+        let jobs = self.inner.clone();
+        awaitable(py, async move { jobs.enqueue(job).await }, |py, done| {
+            to_py(py, &done)
+        })
+    }
+
+    /// Awaitable enqueue_many().
+    fn aenqueue_many<'py>(
+        &self,
+        py: Python<'py>,
+        jobs: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let items = match value_json("jobs", jobs) {
+            Ok(Value::Array(items)) => items,
+            Ok(other) => {
+                let e = core::Error::invalid_field(
+                    "jobs",
+                    &other.to_string(),
+                    "must be a list of dicts",
+                );
+                return failed(py, e);
+            }
+            Err(e) => return failed(py, e),
+        };
+        let queue = self.inner.clone();
+        awaitable(
+            py,
+            async move { queue.enqueue_many_json(items).await },
+            enqueued,
+        )
+    }
+
+    /// Awaitable progress().
+    #[pyo3(signature = (job, percent, message = None))]
+    fn aprogress<'py>(
+        &self,
+        py: Python<'py>,
+        job: &Bound<'py, PyAny>,
+        percent: &Bound<'py, PyAny>,
+        message: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (id, attempt, owner, percent) = match progress_target(job, percent) {
+            Ok(target) => target,
+            Err(e) => return failed(py, e),
+        };
+        let jobs = self.inner.clone();
+        awaitable(
+            py,
+            async move { jobs.progress(id, attempt, &owner, percent, message).await },
+            |py, ()| Ok(py.None()),
+        )
+    }
+
+    /// Awaitable get().
+    fn aget<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = match job_id(py, id) {
+            Ok(id) => id,
+            Err(e) => return raising(py, e),
+        };
+        let jobs = self.inner.clone();
+        awaitable(py, async move { jobs.get(id).await }, |py, job| {
+            to_py(py, &job)
+        })
+    }
+
+    /// Awaitable list().
+    #[pyo3(signature = (**filter))]
+    fn alist<'py>(
+        &self,
+        py: Python<'py>,
+        filter: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let filter: q::JobFilter = match parse(py, filter) {
+            Ok(f) => f,
+            Err(e) => return raising(py, e),
+        };
+        let jobs = self.inner.clone();
+        awaitable(py, async move { jobs.list(&filter).await }, |py, found| {
+            to_py(py, &found)
+        })
+    }
+
+    /// Awaitable retry().
+    fn aretry<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = match job_id(py, id) {
+            Ok(id) => id,
+            Err(e) => return raising(py, e),
+        };
+        let jobs = self.inner.clone();
+        awaitable(py, async move { jobs.retry(id).await }, |py, job| {
+            to_py(py, &job)
+        })
+    }
+
+    /// Awaitable cancel().
+    fn acancel<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = match job_id(py, id) {
+            Ok(id) => id,
+            Err(e) => return raising(py, e),
+        };
+        let jobs = self.inner.clone();
+        awaitable(py, async move { jobs.cancel(id).await }, |py, job| {
+            to_py(py, &job)
+        })
+    }
+
+    /// Awaitable stats().
+    #[pyo3(signature = (tenant_id = None))]
+    fn astats<'py>(
+        &self,
+        py: Python<'py>,
+        tenant_id: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let tenant = match tenant_id
+            .map(|t| text_arg(py, "tenant_id", t).map(core::TenantId::new))
+            .transpose()
+        {
+            Ok(t) => t,
+            Err(e) => return raising(py, e),
+        };
+        let jobs = self.inner.clone();
+        awaitable(
+            py,
+            async move { jobs.stats(tenant.as_ref()).await },
+            |py, stats| to_py(py, &stats),
+        )
+    }
+}
+
+/// What enqueue_many answers: one dict per job, `{"id", "duplicate"}` or `{"error": {...}}`.
+fn enqueued(py: Python<'_>, results: Vec<core::Result<q::Enqueued>>) -> PyResult<Py<PyAny>> {
+    let out = PyList::empty(py);
+    for result in results {
+        match result {
+            Ok(done) => out.append(to_py(py, &done)?)?,
+            Err(e) => {
+                let d = PyDict::new(py);
+                d.set_item("error", json_py(py, &e.to_json())?)?;
+                out.append(d)?;
+            }
+        }
+    }
+    Ok(out.into_any().unbind())
+}
+
+/// The job a handler was given and a percent, as core's progress arguments.
+fn progress_target(
+    job: &Bound<'_, PyAny>,
+    percent: &Bound<'_, PyAny>,
+) -> core::Result<(q::JobId, u32, String, u8)> {
+    let field = |key: &str| -> core::Result<Value> {
+        match job.get_item(key) {
+            Ok(v) => value_json(&format!("job.{key}"), &v),
+            Err(_) => Ok(Value::Null),
+        }
+    };
+    core::ffi::progress_target(
+        &field("id")?,
+        &field("attempt")?,
+        &field("lease_owner")?,
+        &value_json("percent", percent)?,
+    )
 }
 
 fn new_job(
@@ -377,6 +532,15 @@ impl Worker {
         to_py(py, &report)
     }
 
+    /// Awaitable run_until_idle(): the worker runs on the asyncio twins' runtime.
+    fn arun_until_idle<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let worker = match self.take(py) {
+            Ok(w) => w,
+            Err(e) => return raising(py, e),
+        };
+        awaitable(py, worker.run_until_idle(), |py, report| to_py(py, &report))
+    }
+
     /// Start running jobs in the background (returns at once).
     fn start(&self, py: Python<'_>) -> PyResult<()> {
         let worker = self.take(py)?;
@@ -407,5 +571,29 @@ impl Worker {
             None => q::WorkerReport::default(),
         };
         to_py(py, &report)
+    }
+
+    /// Awaitable shutdown(): the worker's own runtime is stopped on a blocking thread, never on
+    /// the event loop.
+    #[pyo3(signature = (deadline_ms = 10000))]
+    fn ashutdown<'py>(&self, py: Python<'py>, deadline_ms: u64) -> PyResult<Bound<'py, PyAny>> {
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let stopped = async move {
+            let Some((rt, handle)) = running else {
+                return Ok(q::WorkerReport::default());
+            };
+            tokio::task::spawn_blocking(move || {
+                let report = rt.block_on(handle.shutdown(Duration::from_millis(deadline_ms)));
+                rt.shutdown_timeout(Duration::from_secs(5));
+                report
+            })
+            .await
+            .map_err(|e| core::Error::internal(format!("the worker's shutdown failed: {e}")))
+        };
+        awaitable(py, stopped, |py, report| to_py(py, &report))
     }
 }

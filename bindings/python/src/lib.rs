@@ -26,6 +26,44 @@ fn block<T>(f: impl std::future::Future<Output = core::Result<T>>) -> core::Resu
     core::ffi::block_on(f)
 }
 
+/// The asyncio twin of [`call`]: an engine future as an awaitable, bridged natively
+/// (pyo3-async-runtimes): the future runs on a tokio runtime without holding the GIL, and its
+/// result is handed to the event loop when it is ready, with no executor thread per call.
+/// `convert` builds the Python value once the GIL is held again; a panic is `InternalError`.
+pub(crate) fn awaitable<'py, T: Send + 'static>(
+    py: Python<'py>,
+    fut: impl std::future::Future<Output = core::Result<T>> + Send + 'static,
+    convert: impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+) -> PyResult<Bound<'py, PyAny>> {
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let out = core::ffi::guarded_future(fut).await;
+        Python::attach(|py| match out {
+            Ok(v) => convert(py, v),
+            Err(e) => Err(to_py_err(py, &e)),
+        })
+    })
+}
+
+/// A record as its Python class (the `convert` of most twins).
+pub(crate) fn object<P>(py: Python<'_>, value: P) -> PyResult<Py<PyAny>>
+where
+    P: pyo3::PyClass + Into<pyo3::PyClassInitializer<P>>,
+{
+    Py::new(py, value).map(Py::into_any)
+}
+
+/// An awaitable raising `err` (bad arguments of an `a…` twin raise when awaited, as they would
+/// in a coroutine).
+pub(crate) fn raising(py: Python<'_>, err: PyErr) -> PyResult<Bound<'_, PyAny>> {
+    pyo3_async_runtimes::tokio::future_into_py(py, async move { Err::<Py<PyAny>, _>(err) })
+}
+
+/// [`raising`] a core error.
+pub(crate) fn failed(py: Python<'_>, e: core::Error) -> PyResult<Bound<'_, PyAny>> {
+    let err = to_py_err(py, &e);
+    raising(py, err)
+}
+
 /// Raise a Rust panic inside a guarded call, so the test suite can check that it arrives as
 /// `InternalError` (never `PanicException`). Not part of the API.
 #[pyfunction]
@@ -86,6 +124,33 @@ impl Engine {
         call(py, || core::Engine::open_with(path, &options)).map(|inner| Self { inner })
     }
 
+    /// Awaitable open(): `engine = await Engine.aopen(path_or_url, **options)`.
+    #[staticmethod]
+    #[pyo3(signature = (path, **options))]
+    fn aopen<'py>(
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let path: std::path::PathBuf = match path.extract() {
+            Ok(p) => p,
+            Err(_) => {
+                let shown = path.repr().map(|r| r.to_string()).unwrap_or_default();
+                let e = core::Error::invalid_field("path", &shown, "must be a str or os.PathLike");
+                return failed(py, e);
+            }
+        };
+        let options: core::EngineOptions = match kwargs_json(options).and_then(core::from_json) {
+            Ok(o) => o,
+            Err(e) => return failed(py, e),
+        };
+        awaitable(
+            py,
+            async move { core::Engine::open_with(path, &options) },
+            |py, inner| object(py, Self { inner }),
+        )
+    }
+
     /// An engine on in-memory storage (tests, scratch work); data is lost on close.
     #[staticmethod]
     fn in_memory() -> Self {
@@ -122,6 +187,59 @@ impl Engine {
         Page::new(py, page, Tenant::from)
     }
 
+    /// Awaitable create_tenant().
+    fn acreate_tenant<'py>(
+        &self,
+        py: Python<'py>,
+        name: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let name = match text_arg(py, "name", name) {
+            Ok(n) => n,
+            Err(e) => return raising(py, e),
+        };
+        let engine = self.inner.clone();
+        awaitable(
+            py,
+            async move { engine.create_tenant(&name).await },
+            |py, t| object(py, Tenant::from(t)),
+        )
+    }
+
+    /// Awaitable get_tenant().
+    fn aget_tenant<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = match text_arg(py, "id", id) {
+            Ok(id) => core::TenantId::new(id),
+            Err(e) => return raising(py, e),
+        };
+        let engine = self.inner.clone();
+        awaitable(py, async move { engine.get_tenant(&id).await }, |py, t| {
+            object(py, Tenant::from(t))
+        })
+    }
+
+    /// Awaitable list_tenants().
+    #[pyo3(signature = (**options))]
+    fn alist_tenants<'py>(
+        &self,
+        py: Python<'py>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options: core::ListOptions = match kwargs_json(options).and_then(core::from_json) {
+            Ok(o) => o,
+            Err(e) => return failed(py, e),
+        };
+        let engine = self.inner.clone();
+        awaitable(
+            py,
+            async move { engine.list_tenants(&options).await },
+            |py, page| object(py, Page::new(py, page, Tenant::from)?),
+        )
+    }
+
     /// The customers of one tenant (returned at once; each call checks the tenant).
     fn customers(&self, py: Python<'_>, tenant_id: &Bound<'_, PyAny>) -> PyResult<Customers> {
         let tenant_id = text_arg(py, "tenant_id", tenant_id)?;
@@ -150,15 +268,30 @@ impl Engine {
         limit: Option<&Bound<'_, PyAny>>,
         filter: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<EventBatch> {
-        let tenant = core::TenantId::new(text_arg(py, "tenant_id", tenant_id)?);
-        let arg =
-            |field: &str, v: Option<&Bound<'_, PyAny>>| v.map(|v| value_json(field, v)).transpose();
-        let options = arg("after", after)
-            .and_then(|a| {
-                core::ffi::events_options(a, arg("limit", limit)?, Some(kwargs_json(filter)?))
-            })
-            .map_err(|e| to_py_err(py, &e))?;
+        let (tenant, options) = self.events_args(py, tenant_id, after, limit, filter)?;
         call(py, || block(self.inner.events_with(&tenant, &options))).map(EventBatch::from)
+    }
+
+    /// Awaitable events().
+    #[pyo3(signature = (tenant_id, after = None, limit = None, **filter))]
+    fn aevents<'py>(
+        &self,
+        py: Python<'py>,
+        tenant_id: &Bound<'py, PyAny>,
+        after: Option<&Bound<'py, PyAny>>,
+        limit: Option<&Bound<'py, PyAny>>,
+        filter: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (tenant, options) = match self.events_args(py, tenant_id, after, limit, filter) {
+            Ok(args) => args,
+            Err(e) => return raising(py, e),
+        };
+        let engine = self.inner.clone();
+        awaitable(
+            py,
+            async move { engine.events_with(&tenant, &options).await },
+            |py, batch| object(py, EventBatch::from(batch)),
+        )
     }
 
     /// A handle on the same engine whose writes the activity log records as made by `actor`
@@ -222,6 +355,28 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The arguments of events() and aevents().
+    fn events_args(
+        &self,
+        py: Python<'_>,
+        tenant_id: &Bound<'_, PyAny>,
+        after: Option<&Bound<'_, PyAny>>,
+        limit: Option<&Bound<'_, PyAny>>,
+        filter: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<(core::TenantId, core::EventsOptions)> {
+        let tenant = core::TenantId::new(text_arg(py, "tenant_id", tenant_id)?);
+        let arg =
+            |field: &str, v: Option<&Bound<'_, PyAny>>| v.map(|v| value_json(field, v)).transpose();
+        let options = arg("after", after)
+            .and_then(|a| {
+                core::ffi::events_options(a, arg("limit", limit)?, Some(kwargs_json(filter)?))
+            })
+            .map_err(|e| to_py_err(py, &e))?;
+        Ok((tenant, options))
+    }
+}
+
 // The five operations of a resource handle, written once over core's `Resource` trait; each
 // handle is one `resource_class!` line with its record type and docstrings.
 
@@ -268,6 +423,116 @@ fn delete_in<R: Resource>(
     let options: core::DeleteOptions = parse(py, options)?;
     let id = R::Id::from(text_arg(py, "id", id)?);
     call(py, || block(r.delete(&id, options.version)))
+}
+
+// Their asyncio twins: arguments are checked at the call (raised when awaited), the operation
+// runs as a future.
+
+fn acreate_in<'py, R: Resource, P>(
+    py: Python<'py>,
+    r: &R,
+    fields: Option<&Bound<'py, PyDict>>,
+    wrap: fn(R::Record) -> P,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    P: pyo3::PyClass + Into<pyo3::PyClassInitializer<P>>,
+{
+    let new: R::New = match parse(py, fields) {
+        Ok(new) => new,
+        Err(e) => return raising(py, e),
+    };
+    let r = r.clone();
+    awaitable(py, async move { r.create(new).await }, move |py, rec| {
+        object(py, wrap(rec))
+    })
+}
+
+fn aget_in<'py, R: Resource, P>(
+    py: Python<'py>,
+    r: &R,
+    id: &Bound<'py, PyAny>,
+    wrap: fn(R::Record) -> P,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    P: pyo3::PyClass + Into<pyo3::PyClassInitializer<P>>,
+{
+    let id = match text_arg(py, "id", id) {
+        Ok(id) => R::Id::from(id),
+        Err(e) => return raising(py, e),
+    };
+    let r = r.clone();
+    awaitable(py, async move { r.get(&id).await }, move |py, rec| {
+        object(py, wrap(rec))
+    })
+}
+
+fn alist_in<'py, R: Resource, P>(
+    py: Python<'py>,
+    r: &R,
+    options: Option<&Bound<'py, PyDict>>,
+    wrap: fn(R::Record) -> P,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    P: pyo3::PyClass + Into<pyo3::PyClassInitializer<P>>,
+{
+    let options: R::List = match parse(py, options) {
+        Ok(o) => o,
+        Err(e) => return raising(py, e),
+    };
+    let r = r.clone();
+    awaitable(
+        py,
+        async move { r.list(&options).await },
+        move |py, page| object(py, Page::new(py, page, wrap)?),
+    )
+}
+
+fn aupdate_in<'py, R: Resource, P>(
+    py: Python<'py>,
+    r: &R,
+    id: &Bound<'py, PyAny>,
+    fields: Option<&Bound<'py, PyDict>>,
+    wrap: fn(R::Record) -> P,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    P: pyo3::PyClass + Into<pyo3::PyClassInitializer<P>>,
+{
+    let args = parse::<R::Patch>(py, fields)
+        .and_then(|patch| Ok((R::Id::from(text_arg(py, "id", id)?), patch)));
+    let (id, patch) = match args {
+        Ok(args) => args,
+        Err(e) => return raising(py, e),
+    };
+    let r = r.clone();
+    awaitable(
+        py,
+        async move { r.update(&id, patch).await },
+        move |py, rec| object(py, wrap(rec)),
+    )
+}
+
+fn adelete_in<'py, R: Resource, P>(
+    py: Python<'py>,
+    r: &R,
+    id: &Bound<'py, PyAny>,
+    options: Option<&Bound<'py, PyDict>>,
+    wrap: fn(R::Record) -> P,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    P: pyo3::PyClass + Into<pyo3::PyClassInitializer<P>>,
+{
+    let args = parse::<core::DeleteOptions>(py, options)
+        .and_then(|o| Ok((R::Id::from(text_arg(py, "id", id)?), o.version)));
+    let (id, version) = match args {
+        Ok(args) => args,
+        Err(e) => return raising(py, e),
+    };
+    let r = r.clone();
+    awaitable(
+        py,
+        async move { r.delete(&id, version).await },
+        move |py, rec| object(py, wrap(rec)),
+    )
 }
 
 macro_rules! resource_class {
@@ -323,6 +588,57 @@ macro_rules! resource_class {
                 options: Option<&Bound<'_, PyDict>>,
             ) -> PyResult<$record> {
                 delete_in(py, &self.inner, id, options).map($record::from)
+            }
+
+            /// Awaitable create().
+            #[pyo3(signature = (**fields))]
+            fn acreate<'py>(
+                &self,
+                py: Python<'py>,
+                fields: Option<&Bound<'py, PyDict>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                acreate_in(py, &self.inner, fields, $record::from)
+            }
+
+            /// Awaitable get().
+            fn aget<'py>(
+                &self,
+                py: Python<'py>,
+                id: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                aget_in(py, &self.inner, id, $record::from)
+            }
+
+            /// Awaitable list().
+            #[pyo3(signature = (**options))]
+            fn alist<'py>(
+                &self,
+                py: Python<'py>,
+                options: Option<&Bound<'py, PyDict>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                alist_in(py, &self.inner, options, $record::from)
+            }
+
+            /// Awaitable update().
+            #[pyo3(signature = (id, **fields))]
+            fn aupdate<'py>(
+                &self,
+                py: Python<'py>,
+                id: &Bound<'py, PyAny>,
+                fields: Option<&Bound<'py, PyDict>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                aupdate_in(py, &self.inner, id, fields, $record::from)
+            }
+
+            /// Awaitable delete().
+            #[pyo3(signature = (id, **options))]
+            fn adelete<'py>(
+                &self,
+                py: Python<'py>,
+                id: &Bound<'py, PyAny>,
+                options: Option<&Bound<'py, PyDict>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                adelete_in(py, &self.inner, id, options, $record::from)
             }
         }
     };

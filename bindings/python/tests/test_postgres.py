@@ -2,11 +2,13 @@
 wheel, jobs run there, and a refused login is a typed error without the password. The server is
 the one `TAGSMITH_TEST_POSTGRES` names (scripts/test.sh starts the local one)."""
 
+import asyncio
 import os
 
 import pytest
 
 import tagsmith
+from test_async import _walk
 
 
 class Url(str):
@@ -46,3 +48,15 @@ def test_a_refused_login_is_unauthorized_without_the_password(url):
         tagsmith.Engine.open(bad)
     assert caught.value.code == "unauthorized"
     assert "not-the-password-77" not in str(caught.value)
+
+
+def test_the_asyncio_twins_on_postgres(url):
+    async def main():
+        engine = await tagsmith.Engine.aopen(url, schema="t_py_async")
+        try:
+            assert engine.backend == "postgres"
+            await _walk(engine)
+        finally:
+            engine.close()
+
+    asyncio.run(main())

@@ -5,6 +5,7 @@
 //!   runtime's casing.
 //! - [`guarded`]: run a call with panics caught and turned into `internal`, so nothing unwinds
 //!   into Python, Node or the browser.
+//! - [`guarded_future`]: the same for a future a host's event loop awaits.
 //! - [`block_on`]: drive a storage future to completion on the calling thread. Memory and SQLite
 //!   futures are ready at the first poll unless another unit of work holds the writer; then the
 //!   thread parks until it is woken (no runtime needed).
@@ -62,14 +63,30 @@ impl ErrorView {
 /// # Errors
 /// Whatever `work` returns, or `internal` naming the panic's message.
 pub fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
-        let text = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        Err(Error::internal(format!("panic in tagsmith: {text}")))
-    })
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| Err(panicked(panic.as_ref())))
+}
+
+/// [`guarded`] for a future the host's event loop awaits (Python's asyncio twins, Node's
+/// Promise methods): a panic while it is polled becomes `internal`.
+///
+/// # Errors
+/// Whatever `work` returns, or `internal` naming the panic's message.
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn guarded_future<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    use futures_util::FutureExt;
+    AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(panicked(panic.as_ref())))
+}
+
+fn panicked(panic: &(dyn std::any::Any + Send)) -> Error {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    Error::internal(format!("panic in tagsmith: {text}"))
 }
 
 /// Drive a future to completion on this thread (see the module docs).
