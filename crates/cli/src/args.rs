@@ -91,7 +91,9 @@ pub enum Command {
     Worker(WorkerArgs),
     /// Run the offline end-to-end demo on the database file.
     Demo,
-    /// Measure the SQLite backend (creates, gets, paged lists per second) against raw rusqlite.
+    /// Measure the storage backend (creates, gets, paged lists per second) against the same
+    /// statements issued directly: raw rusqlite on a SQLite file (the default), raw sqlx with
+    /// --db postgres://… (in a throwaway schema).
     Bench(BenchArgs),
 }
 

@@ -2,6 +2,7 @@
 
 mod args;
 mod bench;
+mod bench_pg;
 mod demo;
 mod jobs;
 mod output;
@@ -50,7 +51,16 @@ fn options(cli: &Cli) -> tagsmith_core::EngineOptions {
 fn run(cli: &Cli, out: &Printer) -> tagsmith_core::Result<()> {
     match &cli.command {
         Command::Demo => return demo::run(&cli.db, &options(cli), out),
-        Command::Bench(args) => return bench::run(args, out),
+        Command::Bench(args) => {
+            return match cli
+                .db
+                .to_str()
+                .filter(|d| tagsmith_core::is_postgres_url(d))
+            {
+                Some(url) => bench_pg::run(url, args, out),
+                None => bench::run(args, out),
+            };
+        }
         Command::Jobs(args::JobsCmd::Bench { jobs, concurrency }) => {
             return jobs::bench(&cli.db, jobs, concurrency, out);
         }

@@ -204,9 +204,13 @@ impl PgStore {
             Some(rt) => rt.handle().clone(),
             None => tokio::runtime::Handle::current(),
         };
+        // No ping before each acquire (sqlx's default): it doubles the round trips of every
+        // call. A connection the server dropped fails its next statement instead, which maps to
+        // a retryable `unavailable`, and sqlx discards it.
         let pool_options = PgPoolOptions::new()
             .max_connections(options.max_connections)
-            .acquire_timeout(options.connect_timeout);
+            .acquire_timeout(options.connect_timeout)
+            .test_before_acquire(false);
         let timeout = options.connect_timeout;
         let pool = in_runtime(&handle, async move {
             // One connection first, so a refused login or an unreachable server is reported
