@@ -26,6 +26,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_activity",
         sql: include_str!("0003_activity.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_lease_index",
+        sql: include_str!("0004_lease_index.sql"),
+    },
 ];
 
 /// The schema version this build writes.
